@@ -1,0 +1,271 @@
+/**
+ * Layers that connect to a codex app-server and provide {@link AppServerClient}.
+ *
+ * ```ts
+ * import { NodeRuntime, NodeServices } from "@effect/platform-node"
+ * import { Console, Effect } from "effect"
+ * import { AppServer, Codex } from "effect-codex"
+ *
+ * const program = Effect.gen(function*() {
+ *   const thread = yield* Codex.startThread()
+ *   const result = yield* thread.run("Say hello in one sentence.")
+ *   yield* Console.log(result.finalResponse)
+ * })
+ *
+ * program.pipe(
+ *   Effect.provide(Codex.layer),
+ *   Effect.provide(AppServer.layer()),
+ *   Effect.provide(NodeServices.layer),
+ *   NodeRuntime.runMain
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { NodeSocket } from "@effect/platform-node"
+import { Config, Duration, Effect, Layer, Option, Redacted, Schedule } from "effect"
+import type { ChildProcessSpawner } from "effect/process"
+import { createRequire } from "node:module"
+import * as NodePath from "node:path"
+import * as AppServerClient from "../services/AppServerClient.ts"
+import * as CodexError from "../services/CodexError.ts"
+import { encodeConfigArgs } from "./internal/toml.ts"
+import * as Transport from "./Transport.ts"
+
+/**
+ * Options of {@link layer}.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options extends AppServerClient.Options {
+  /** The codex executable. Default: the native binary of the pinned `@openai/codex` package. */
+  readonly codexPath?: string | undefined
+  /** Extra arguments after `app-server` and the `-c` overrides. */
+  readonly args?: ReadonlyArray<string> | undefined
+  /**
+   * Config overrides, passed as repeated `-c key=value` with TOML values; nested
+   * objects become dotted keys (`{ features: { plugins: false } }` -> `-c features.plugins=false`).
+   */
+  readonly config?: Record<string, unknown> | undefined
+  /** Extra environment variables for the process. */
+  readonly env?: Record<string, string | Redacted.Redacted<string> | undefined> | undefined
+  /** Whether the process inherits this process's environment. Default `true`. */
+  readonly inheritEnv?: boolean | undefined
+  /** The working directory of the process. */
+  readonly cwd?: string | undefined
+  /** `CODEX_HOME`: where codex keeps its config, auth and thread history. */
+  readonly codexHome?: string | undefined
+  /** An API key, given to the process as `CODEX_API_KEY` and `OPENAI_API_KEY`; never logged. */
+  readonly apiKey?: Redacted.Redacted<string> | undefined
+  /** How long to wait for codex to exit after stdin closes, and after SIGTERM. Default 3 seconds. */
+  readonly shutdownTimeout?: Duration.Input | undefined
+}
+
+const PLATFORMS: Record<string, readonly [pkg: string, triple: string]> = {
+  "linux-x64": ["@openai/codex-linux-x64", "x86_64-unknown-linux-musl"],
+  "linux-arm64": ["@openai/codex-linux-arm64", "aarch64-unknown-linux-musl"],
+  "android-arm64": ["@openai/codex-linux-arm64", "aarch64-unknown-linux-musl"],
+  "darwin-x64": ["@openai/codex-darwin-x64", "x86_64-apple-darwin"],
+  "darwin-arm64": ["@openai/codex-darwin-arm64", "aarch64-apple-darwin"],
+  "win32-x64": ["@openai/codex-win32-x64", "x86_64-pc-windows-msvc"],
+  "win32-arm64": ["@openai/codex-win32-arm64", "aarch64-pc-windows-msvc"]
+}
+
+/**
+ * Where the pinned codex lives on this machine.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface CodexBinary {
+  /** The executable to spawn. */
+  readonly command: string
+  /** Arguments that come before `app-server` (the script, when the Node wrapper is used). */
+  readonly prefixArgs: ReadonlyArray<string>
+  /** Environment the npm wrapper would have set for the native binary. */
+  readonly env: Record<string, string>
+  /** Directories the npm wrapper puts first on PATH (bundled ripgrep). */
+  readonly pathDirs: ReadonlyArray<string>
+}
+
+let cachedBinary: CodexBinary | undefined
+
+/**
+ * Finds the native codex binary inside the pinned `@openai/codex` platform
+ * package, as its `bin/codex.js` does, so no Node wrapper process sits between
+ * us and codex (it starts ~60 ms faster and receives signals directly). Falls
+ * back to the wrapper script when the platform package is missing.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const resolveCodexBinary = (): CodexBinary => {
+  if (cachedBinary !== undefined) return cachedBinary
+  const require = createRequire(import.meta.url)
+  const wrapperPackage = require.resolve("@openai/codex/package.json")
+  const packageRoot = NodePath.dirname(wrapperPackage)
+  const env = { CODEX_MANAGED_BY_NPM: "1", CODEX_MANAGED_PACKAGE_ROOT: packageRoot }
+  const platform = PLATFORMS[`${process.platform}-${process.arch}`]
+  if (platform !== undefined) {
+    const [pkg, triple] = platform
+    for (const from of [require, createRequire(wrapperPackage)]) {
+      try {
+        const vendor = NodePath.join(NodePath.dirname(from.resolve(`${pkg}/package.json`)), "vendor", triple)
+        const exe = NodePath.join(vendor, "bin", process.platform === "win32" ? "codex.exe" : "codex")
+        return cachedBinary = { command: exe, prefixArgs: [], env, pathDirs: [NodePath.join(vendor, "codex-path")] }
+      } catch {
+        // not installed next to us: try the next place
+      }
+    }
+  }
+  return cachedBinary = {
+    command: process.execPath,
+    prefixArgs: [NodePath.join(packageRoot, "bin", "codex.js")],
+    env: {},
+    pathDirs: []
+  }
+}
+
+const invalid = (description: string) => CodexError.make(new CodexError.InvalidOptions({ description }))
+
+/**
+ * The process command line and environment for {@link Options}.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const stdioOptions = (options: Options): Effect.Effect<Transport.StdioOptions, CodexError.CodexError> =>
+  Effect.gen(function*() {
+    const configArgs = options.config === undefined
+      ? []
+      : yield* encodeConfigArgs(options.config).pipe(
+        Effect.mapError((error) => invalid(`config.${error.path}: ${error.message}`))
+      )
+    const binary = options.codexPath === undefined ? resolveCodexBinary() : undefined
+    const inheritEnv = options.inheritEnv ?? true
+    const env: Record<string, string | Redacted.Redacted<string> | undefined> = { ...binary?.env }
+    if (binary !== undefined && binary.pathDirs.length > 0) {
+      const inherited = inheritEnv ? process.env.PATH : undefined
+      env.PATH = [...binary.pathDirs, ...(inherited === undefined ? [] : [inherited])].join(NodePath.delimiter)
+    }
+    if (options.codexHome !== undefined) env.CODEX_HOME = options.codexHome
+    if (options.apiKey !== undefined) {
+      env.CODEX_API_KEY = options.apiKey
+      env.OPENAI_API_KEY = options.apiKey
+    }
+    Object.assign(env, options.env)
+    return {
+      command: options.codexPath ?? binary!.command,
+      args: [...(binary?.prefixArgs ?? []), "app-server", ...configArgs, ...(options.args ?? [])],
+      cwd: options.cwd,
+      env,
+      inheritEnv,
+      shutdownTimeout: options.shutdownTimeout
+    }
+  })
+
+/**
+ * Spawns `codex app-server` over stdio and provides a connected, initialized
+ * {@link AppServerClient.AppServerClient}. The process lives as long as the
+ * layer: closing it ends stdin, waits `shutdownTimeout`, then signals the
+ * process group (SIGTERM, then SIGKILL).
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = (
+  options: Options = {}
+): Layer.Layer<AppServerClient.AppServerClient, CodexError.CodexError, ChildProcessSpawner.ChildProcessSpawner> =>
+  Layer.effect(
+    AppServerClient.AppServerClient,
+    Effect.gen(function*() {
+      const transport = yield* Transport.stdio(yield* stdioOptions(options))
+      return yield* AppServerClient.make(options).pipe(Effect.provideService(Transport.Transport, transport))
+    })
+  )
+
+/**
+ * Options read by {@link layerConfig}, each overriding the environment.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ConfigOptions extends Omit<Options, "codexPath" | "codexHome" | "apiKey" | "requestTimeout"> {
+  readonly codexPath?: Config.Config<string | undefined> | undefined
+  readonly codexHome?: Config.Config<string | undefined> | undefined
+  readonly apiKey?: Config.Config<Redacted.Redacted<string> | undefined> | undefined
+  readonly requestTimeout?: Config.Config<Duration.Duration | undefined> | undefined
+}
+
+const optional = <A>(config: Config.Config<A>): Config.Config<A | undefined> =>
+  config.pipe(Config.option, Config.map(Option.getOrUndefined))
+
+/**
+ * {@link layer} configured from `Config`: `CODEX_PATH`, `CODEX_HOME`,
+ * `CODEX_API_KEY` (else `OPENAI_API_KEY`, read as `Redacted`),
+ * `CODEX_REQUEST_TIMEOUT` (a duration such as `"30 seconds"`).
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerConfig = (
+  options: ConfigOptions = {}
+): Layer.Layer<AppServerClient.AppServerClient, CodexError.CodexError | Config.ConfigError, ChildProcessSpawner.ChildProcessSpawner> =>
+  Layer.unwrap(Effect.gen(function*() {
+    const codexPath = yield* (options.codexPath ?? optional(Config.String("CODEX_PATH")))
+    const codexHome = yield* (options.codexHome ?? optional(Config.String("CODEX_HOME")))
+    const apiKey = yield* (options.apiKey ??
+      optional(Config.Redacted("CODEX_API_KEY").pipe(Config.orElse(() => Config.Redacted("OPENAI_API_KEY")))))
+    const requestTimeout = yield* (options.requestTimeout ?? optional(Config.Duration("CODEX_REQUEST_TIMEOUT")))
+    return layer({ ...options, codexPath, codexHome, apiKey, requestTimeout })
+  }))
+
+/**
+ * Options of {@link layerWebSocket}.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface WebSocketOptions extends AppServerClient.Options, Transport.WebSocketOptions {}
+
+/**
+ * Connects to an app-server already listening on a WebSocket
+ * (`codex app-server --listen ws://127.0.0.1:PORT`).
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerWebSocket = (
+  options: WebSocketOptions
+): Layer.Layer<AppServerClient.AppServerClient, CodexError.CodexError> =>
+  Layer.effect(
+    AppServerClient.AppServerClient,
+    Effect.gen(function*() {
+      const transport = yield* Transport.webSocket(options)
+      return yield* AppServerClient.make(options).pipe(Effect.provideService(Transport.Transport, transport))
+    })
+  ).pipe(Layer.provide(NodeSocket.layerWebSocketConstructor))
+
+/**
+ * A client over an in-memory transport whose server side is played by
+ * `serve` (used by the test layers).
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerInMemory = <E, R>(
+  serve: (server: Transport.InMemoryServer) => Effect.Effect<void, E, R>,
+  options: AppServerClient.Options = {}
+): Layer.Layer<AppServerClient.AppServerClient, CodexError.CodexError | E, Exclude<R, import("effect").Scope.Scope>> =>
+  Layer.effect(
+    AppServerClient.AppServerClient,
+    Effect.gen(function*() {
+      const { server, transport } = yield* Transport.inMemory
+      yield* Effect.forkScoped(serve(server))
+      return yield* AppServerClient.make(options).pipe(Effect.provideService(Transport.Transport, transport))
+    })
+  ) as never
+
+/** Re-exported so users can build their own schedules against the default. */
+export const defaultOverloadRetry: Schedule.Schedule<Duration.Duration> = AppServerClient.defaultOverloadRetry

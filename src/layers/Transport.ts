@@ -1,0 +1,285 @@
+/**
+ * How JSON-RPC messages move between the client and a codex app-server: over
+ * the stdio of a child process, over a WebSocket, or in memory.
+ *
+ * A transport knows nothing of JSON-RPC: it sends one serialized message at a
+ * time and yields the messages it receives. When the other side goes away,
+ * `incoming` fails with a {@link CodexError.CodexError} that says why
+ * (`ProcessExited` with the exit code and the tail of stderr, or
+ * `TransportError`).
+ *
+ * @since 0.1.0
+ */
+import { Cause, Context, Deferred, Duration, Effect, Option, Queue, Redacted, Scope, Stream } from "effect"
+import { ChildProcess, ChildProcessSpawner } from "effect/process"
+import * as Socket from "effect/socket/Socket"
+import * as CodexError from "../services/CodexError.ts"
+
+/**
+ * The transport service: `send` one message, read `incoming` messages.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Service {
+  /** Sends one serialized JSON message (no trailing newline). */
+  readonly send: (message: string) => Effect.Effect<void, CodexError.CodexError>
+  /**
+   * Every message the server sends, in order. Meant for one consumer (the
+   * client's reader); fails when the connection ends.
+   */
+  readonly incoming: Stream.Stream<string, CodexError.CodexError>
+}
+
+/**
+ * The key of the transport service.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class Transport extends Context.Service<Transport, Service>()("effect-codex/Transport") {}
+
+/** How many stderr lines a `ProcessExited` keeps. */
+const STDERR_TAIL_LINES = 50
+
+/**
+ * Options of {@link stdio}.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface StdioOptions {
+  readonly command: string
+  readonly args: ReadonlyArray<string>
+  readonly cwd?: string | undefined
+  readonly env?: Record<string, string | Redacted.Redacted<string> | undefined> | undefined
+  /** Whether the child inherits this process's environment (default `true`). */
+  readonly inheritEnv?: boolean | undefined
+  /** How long to wait for a clean exit after stdin ends, then for SIGTERM, before SIGKILL. */
+  readonly shutdownTimeout?: Duration.Input | undefined
+}
+
+const signalOf = (cause: unknown): string | undefined => {
+  const text = String((cause as { cause?: unknown })?.cause ?? cause)
+  return /signal: '?([A-Z0-9]+)'?/.exec(text)?.[1]
+}
+
+/**
+ * Spawns a process and speaks newline-delimited JSON over its stdio.
+ *
+ * Closing the Scope ends stdin (codex exits on EOF), waits `shutdownTimeout`,
+ * then sends SIGTERM to the process group and SIGKILL after another
+ * `shutdownTimeout`. stderr is always drained; its last lines go into
+ * `ProcessExited`.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const stdio = Effect.fnUntraced(function*(
+  options: StdioOptions
+): Effect.fn.Return<Service, CodexError.CodexError, ChildProcessSpawner.ChildProcessSpawner | Scope.Scope> {
+  const shutdownTimeout = Duration.fromInputUnsafe(options.shutdownTimeout ?? "3 seconds")
+  const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
+  const handle = yield* spawner.spawn(
+    ChildProcess.make(options.command, options.args, {
+      cwd: options.cwd,
+      env: options.env,
+      extendEnv: options.inheritEnv ?? true,
+      stdin: "pipe",
+      stdout: "pipe",
+      stderr: "pipe",
+      forceKillAfter: shutdownTimeout
+    })
+  ).pipe(
+    Effect.mapError((cause) =>
+      CodexError.make(
+        new CodexError.SpawnError({ command: options.command, description: cause.message, cause })
+      )
+    )
+  )
+
+  const stderrTail: Array<string> = []
+  const stderrDone = yield* Deferred.make<void>()
+  yield* handle.stderr.pipe(
+    Stream.decodeText(),
+    Stream.splitLines,
+    Stream.runForEach((line) =>
+      Effect.sync(() => {
+        stderrTail.push(line)
+        if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift()
+      }).pipe(Effect.andThen(Effect.logDebug(line)))
+    ),
+    Effect.annotateLogs("codex", "stderr"),
+    Effect.ignore,
+    Effect.ensuring(Deferred.succeed(stderrDone, undefined)),
+    Effect.forkScoped
+  )
+
+  const outbound = yield* Queue.unbounded<string, Cause.Done>()
+  const writer = yield* Stream.fromQueue(outbound).pipe(
+    Stream.encodeText,
+    Stream.run(handle.stdin),
+    // A broken pipe means the process is gone; the reader reports why.
+    Effect.ignore,
+    Effect.forkScoped
+  )
+
+  const exited = Effect.gen(function*() {
+    const exit = yield* handle.exitCode.pipe(Effect.result, Effect.timeoutOption(shutdownTimeout))
+    yield* Deferred.await(stderrDone).pipe(Effect.timeoutOption("200 millis"))
+    const tail = stderrTail.slice()
+    if (Option.isNone(exit)) {
+      return CodexError.make(new CodexError.TransportError({ description: "codex closed stdout but kept running" }))
+    }
+    const result = exit.value
+    return CodexError.make(
+      result._tag === "Success"
+        ? new CodexError.ProcessExited({ exitCode: result.success, signal: undefined, stderrTail: tail })
+        : new CodexError.ProcessExited({ exitCode: undefined, signal: signalOf(result.failure), stderrTail: tail })
+    )
+  })
+
+  yield* Effect.addFinalizer(() =>
+    Effect.gen(function*() {
+      yield* Queue.end(outbound)
+      const done = yield* handle.exitCode.pipe(Effect.timeoutOption(shutdownTimeout), Effect.option)
+      if (Option.isNone(done) || Option.isNone(done.value)) {
+        yield* handle.kill({ killSignal: "SIGTERM", forceKillAfter: shutdownTimeout }).pipe(Effect.ignore)
+      }
+      void writer
+    })
+  )
+
+  const incoming: Stream.Stream<string, CodexError.CodexError> = handle.stdout.pipe(
+    Stream.decodeText(),
+    Stream.splitLines,
+    Stream.catch(() => Stream.empty),
+    Stream.concat(Stream.fromEffect(Effect.flatMap(exited, Effect.fail)))
+  )
+
+  return Transport.of({
+    send: (message) =>
+      Queue.offer(outbound, message + "\n").pipe(
+        Effect.flatMap((accepted) =>
+          accepted ? Effect.void : Effect.fail(CodexError.make(new CodexError.Closed()))
+        )
+      ),
+    incoming
+  })
+})
+
+/**
+ * Options of {@link webSocket}.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface WebSocketOptions {
+  /** The app-server's listen address, e.g. `ws://127.0.0.1:4500`. */
+  readonly url: string
+  /** A bearer token for `--ws-auth`, sent as `Authorization: Bearer <token>`. */
+  readonly token?: Redacted.Redacted<string> | undefined
+  /** How long to wait for the socket to open (default 10 seconds). */
+  readonly openTimeout?: Duration.Input | undefined
+}
+
+/**
+ * Connects to a running `codex app-server --listen ws://...`: one JSON message
+ * per text frame.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const webSocket = Effect.fnUntraced(function*(
+  options: WebSocketOptions
+): Effect.fn.Return<Service, CodexError.CodexError, Socket.WebSocketConstructor | Scope.Scope> {
+  const socket = yield* Socket.makeWebSocket(options.url, {
+    openTimeout: options.openTimeout ?? "10 seconds",
+    ...(options.token === undefined ? {} : {
+      headers: { authorization: `Bearer ${Redacted.value(options.token)}` }
+    })
+  })
+  const toError = (cause: Socket.SocketError) =>
+    CodexError.make(
+      new CodexError.TransportError({ description: `WebSocket ${options.url}: ${cause.message}` })
+    )
+  const pull = yield* Socket.readerString(socket).pipe(Effect.mapError(toError))
+  const write = yield* socket.writer
+  // The writer waits for the socket to open; a socket that never opens must
+  // not leave `send` waiting forever (the reader reports the failure).
+  const failed = yield* Deferred.make<never, CodexError.CodexError>()
+  const incoming = Stream.fromPull(Effect.succeed(
+    pull.pipe(
+      Effect.catch((error): Effect.Effect<never, CodexError.CodexError | Cause.Done> =>
+        Socket.isSocketError(error) && error.reason._tag === "SocketCloseError" && error.reason.code === 1000
+          ? Effect.fail(Cause.Done())
+          : Effect.fail(toError(error))
+      )
+    )
+  )).pipe(
+    Stream.concat(Stream.fail(toError(new Socket.SocketError({
+      reason: new Socket.SocketCloseError({ code: 1000 })
+    })))),
+    Stream.tapError((error) => Deferred.fail(failed, error))
+  )
+  return Transport.of({
+    send: (message) =>
+      write.write(message).pipe(
+        Effect.mapError(toError),
+        Effect.raceFirst(Deferred.await(failed))
+      ),
+    incoming
+  })
+})
+
+/**
+ * The server side of an {@link inMemory} transport, for tests and mock
+ * app-servers.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface InMemoryServer {
+  /** Every message the client sent, in order. */
+  readonly received: Stream.Stream<string>
+  /** Sends a message to the client. */
+  readonly send: (message: string) => Effect.Effect<void>
+  /** Ends the connection; the client sees `error` (default: `ProcessExited` with code 0). */
+  readonly close: (error?: CodexError.CodexError) => Effect.Effect<void>
+}
+
+/**
+ * A transport with no process: the returned server side plays the app-server.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const inMemory: Effect.Effect<{ readonly transport: Service; readonly server: InMemoryServer }> = Effect.gen(
+  function*() {
+    const toClient = yield* Queue.unbounded<string, CodexError.CodexError | Cause.Done>()
+    const toServer = yield* Queue.unbounded<string, Cause.Done>()
+    const transport = Transport.of({
+      send: (message) =>
+        Queue.offer(toServer, message).pipe(
+          Effect.flatMap((accepted) =>
+            accepted ? Effect.void : Effect.fail(CodexError.make(new CodexError.Closed()))
+          )
+        ),
+      incoming: Stream.fromQueue(toClient)
+    })
+    const server: InMemoryServer = {
+      received: Stream.fromQueue(toServer),
+      send: (message) => Effect.asVoid(Queue.offer(toClient, message)),
+      close: (error) =>
+        Effect.gen(function*() {
+          yield* Queue.fail(
+            toClient,
+            error ??
+              CodexError.make(new CodexError.ProcessExited({ exitCode: 0, signal: undefined, stderrTail: [] }))
+          )
+          yield* Queue.end(toServer)
+        })
+    }
+    return { transport, server }
+  }
+)

@@ -1,0 +1,518 @@
+/**
+ * A typed JSON-RPC client for the codex app-server, over any {@link Transport}.
+ *
+ * It performs the `initialize` handshake, sends typed requests (params encoded
+ * and responses decoded with the schemas generated from the pinned codex),
+ * windows how many requests are in flight, retries `-32001 Server overloaded`
+ * with a `Schedule`, bounds every request in time, fans notifications out to
+ * every subscriber, and answers the server's own requests off the reader fiber.
+ *
+ * When the connection ends, every pending request, every subscriber and every
+ * later call fails at once with the reason (`ProcessExited`, `TransportError`,
+ * or `Closed` when the layer's Scope closes).
+ *
+ * @since 0.1.0
+ */
+import {
+  Cause,
+  Context,
+  Deferred,
+  Duration,
+  Effect,
+  Exit,
+  Layer,
+  Option,
+  PubSub,
+  Schedule,
+  Schema,
+  Scope,
+  Semaphore,
+  Stream
+} from "effect"
+import {
+  ClientRequestParams,
+  type ClientRequestMethod,
+  type ClientRequestParamsByMethod,
+  type ClientRequestResponseByMethod,
+  ClientRequestResponses,
+  ServerNotificationParams,
+  type ServerNotificationMethod,
+  type ServerNotificationParamsByMethod,
+  ServerRequestParams,
+  type ServerRequestMethod,
+  type ServerRequestParamsByMethod,
+  ServerRequestResponses
+} from "../schema/generated/Methods.gen.ts"
+import type * as Protocol from "../schema/generated/Protocol.gen.ts"
+import * as JsonRpc from "../schema/JsonRpc.ts"
+import { Transport } from "../layers/Transport.ts"
+import * as CodexError from "./CodexError.ts"
+
+/**
+ * A notification the pinned protocol knows, with decoded params.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Notification = {
+  readonly [M in ServerNotificationMethod]: {
+    readonly _tag: "Notification"
+    readonly method: M
+    readonly params: ServerNotificationParamsByMethod[M]
+  }
+}[ServerNotificationMethod]
+
+/**
+ * A notification the pinned protocol does not know (a newer codex), or whose
+ * params did not decode: kept raw so nothing is lost.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface UnknownNotification {
+  readonly _tag: "UnknownNotification"
+  readonly method: string
+  readonly params: unknown
+}
+
+/**
+ * A request the server sent to the client, with decoded params.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type ServerRequest = {
+  readonly [M in ServerRequestMethod]: {
+    readonly _tag: "ServerRequest"
+    readonly id: JsonRpc.RequestId
+    readonly method: M
+    readonly params: ServerRequestParamsByMethod[M]
+  }
+}[ServerRequestMethod]
+
+/**
+ * What subscribers of the client receive.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Incoming = Notification | UnknownNotification | ServerRequest
+
+/**
+ * The answer a server-request handler gives: a result (encoded with the
+ * method's response schema) or a JSON-RPC error.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type ServerRequestAnswer =
+  | { readonly _tag: "Result"; readonly result: unknown }
+  | { readonly _tag: "Error"; readonly error: JsonRpc.ErrorObject }
+
+/**
+ * Answers server requests. Returns `Option.none()` for requests it does not
+ * handle, so the next handler (or the default JSON-RPC error) applies.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type ServerRequestHandler = (request: ServerRequest) => Effect.Effect<Option.Option<ServerRequestAnswer>>
+
+/**
+ * Per-request options.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RequestOptions {
+  /** Overrides the client's `requestTimeout` for this request. */
+  readonly timeout?: Duration.Input | undefined
+}
+
+/**
+ * The client service.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Service {
+  /** The `initialize` response: user agent, codex home, platform. */
+  readonly metadata: Protocol.InitializeResponse
+  /** Whether the connection was initialized with `capabilities.experimentalApi`. */
+  readonly experimentalApi: boolean
+  /** Sends a typed request and waits for its typed response. */
+  readonly request: <M extends ClientRequestMethod>(
+    method: M,
+    params: ClientRequestParamsByMethod[M],
+    options?: RequestOptions
+  ) => Effect.Effect<ClientRequestResponseByMethod[M], CodexError.CodexError>
+  /** Sends a request by name with raw params and returns the raw result (escape hatch for methods newer than the pinned protocol). */
+  readonly requestRaw: (
+    method: string,
+    params: unknown,
+    options?: RequestOptions
+  ) => Effect.Effect<unknown, CodexError.CodexError>
+  /** Sends a notification. */
+  readonly notify: (method: string, params?: unknown) => Effect.Effect<void, CodexError.CodexError>
+  /**
+   * Subscribes now: the returned stream holds every message received from this
+   * moment on, even if it is run later, and fails when the connection ends.
+   */
+  readonly subscribe: Effect.Effect<Stream.Stream<Incoming, CodexError.CodexError>, never, Scope.Scope>
+  /** Every message received while the stream runs (subscribes when run). */
+  readonly incoming: Stream.Stream<Incoming, CodexError.CodexError>
+  /**
+   * Registers a handler for server requests for the life of the Scope. The
+   * most recently registered handler is asked first.
+   */
+  readonly handleServerRequests: (handler: ServerRequestHandler) => Effect.Effect<void, never, Scope.Scope>
+  /** Succeeds with the error that ended the connection, once it has ended. */
+  readonly awaitClosed: Effect.Effect<CodexError.CodexError>
+}
+
+/**
+ * The key of the client service.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class AppServerClient extends Context.Service<AppServerClient, Service>()("effect-codex/AppServerClient") {}
+
+/**
+ * Options of {@link make}.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options {
+  /** Identifies the client to codex (shows in its user agent). */
+  readonly clientInfo?: { readonly name: string; readonly title?: string | null; readonly version: string } | undefined
+  /** Opts into codex's experimental API (needed for client tools). Default `true`. */
+  readonly experimentalApi?: boolean | undefined
+  /** Notification methods codex should not send on this connection. */
+  readonly optOutNotificationMethods?: ReadonlyArray<string> | undefined
+  /** The longest a request may wait for its answer once sent. Default 5 minutes. */
+  readonly requestTimeout?: Duration.Input | undefined
+  /** How to retry `-32001 Server overloaded`. Default: exponential from 25 ms, jittered, capped at 2 s, 8 retries. */
+  readonly overloadRetry?: Schedule.Schedule<unknown, CodexError.CodexError> | undefined
+  /** How many requests may be in flight at once. Default 64. */
+  readonly maxInFlight?: number | undefined
+}
+
+/**
+ * The default `overloadRetry` schedule.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const defaultOverloadRetry: Schedule.Schedule<Duration.Duration> = Schedule.exponential("25 millis", 2).pipe(
+  Schedule.modifyDelay(({ duration }) => Effect.succeed(Duration.min(duration, Duration.seconds(2)))),
+  Schedule.jittered,
+  Schedule.upTo({ times: 8 })
+)
+
+/** The version reported in `clientInfo` unless overridden. */
+const CLIENT_VERSION = "0.1.0"
+
+type Terminal = { readonly _tag: "Terminal"; readonly error: CodexError.CodexError }
+
+const fail = (reason: CodexError.CodexErrorReason) => Effect.fail(CodexError.make(reason))
+
+const isOverloaded = (error: CodexError.CodexError) =>
+  error.reason._tag === "RpcError" && error.reason.code === JsonRpc.OVERLOADED
+
+const parseOptions = { onExcessProperty: "ignore" } as const
+
+/**
+ * Builds a client over the {@link Transport} in context and performs the
+ * `initialize` / `initialized` handshake.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = Effect.fnUntraced(function*(
+  options: Options = {}
+): Effect.fn.Return<Service, CodexError.CodexError, Transport | Scope.Scope> {
+  const transport = yield* Transport
+  const scope = yield* Scope.Scope
+  const requestTimeout = Duration.fromInputUnsafe(options.requestTimeout ?? "5 minutes")
+  const overloadRetry = options.overloadRetry ?? defaultOverloadRetry
+  const window = yield* Semaphore.make(Math.max(1, options.maxInFlight ?? 64))
+
+  const hub = yield* PubSub.unbounded<Incoming | Terminal>()
+  const pending = new Map<JsonRpc.RequestId, Deferred.Deferred<unknown, CodexError.CodexError>>()
+  const handlers: Array<ServerRequestHandler> = []
+  const closed = yield* Deferred.make<CodexError.CodexError>()
+  let failure: CodexError.CodexError | undefined
+  let nextId = 1
+
+  // Ends the connection once: fails every pending request and ends every subscriber after what it already has.
+  const terminate = (error: CodexError.CodexError) =>
+    Effect.suspend(() => {
+      if (failure !== undefined) return Effect.void
+      failure = error
+      const waiting = Array.from(pending.values())
+      pending.clear()
+      return Effect.forEach(waiting, (deferred) => Deferred.fail(deferred, error), { discard: true }).pipe(
+        Effect.andThen(PubSub.publish(hub, { _tag: "Terminal", error })),
+        Effect.andThen(Deferred.succeed(closed, error))
+      )
+    })
+
+  const send = (line: string) => failure !== undefined ? Effect.fail(failure) : transport.send(line)
+
+  const answer = (id: JsonRpc.RequestId, method: string, reply: ServerRequestAnswer) => {
+    if (reply._tag === "Error") return send(JsonRpc.encodeError(id, reply.error))
+    const schema = (ServerRequestResponses as Record<string, Schema.Top>)[method]
+    if (schema === undefined) return send(JsonRpc.encodeResponse(id, reply.result))
+    return Schema.encodeUnknownEffect(schema as Schema.Codec<unknown, unknown>)(reply.result).pipe(
+      Effect.matchEffect({
+        onFailure: (issue) =>
+          Effect.logWarning(`codex: handler answer for ${method} does not match the protocol`, String(issue)).pipe(
+            Effect.andThen(send(JsonRpc.encodeError(id, {
+              code: JsonRpc.ErrorCode.InternalError,
+              message: `The client's answer to ${method} does not match the protocol`
+            })))
+          ),
+        onSuccess: (encoded) => send(JsonRpc.encodeResponse(id, encoded))
+      })
+    )
+  }
+
+  const dispatch = (request: ServerRequest) =>
+    Effect.gen(function*() {
+      for (let i = handlers.length - 1; i >= 0; i--) {
+        const reply = yield* handlers[i]!(request)
+        if (Option.isSome(reply)) return yield* answer(request.id, request.method, reply.value)
+      }
+      yield* send(JsonRpc.encodeError(request.id, {
+        code: JsonRpc.ErrorCode.MethodNotFound,
+        message: `effect-codex has no handler for ${request.method}`
+      }))
+    }).pipe(
+      // A handler that dies must still answer, or the turn waiting on it hangs.
+      Effect.catchCause((cause) =>
+        Cause.hasInterruptsOnly(cause) ? Effect.void : Effect.logWarning("codex: server request handler failed", cause).pipe(
+          Effect.andThen(send(JsonRpc.encodeError(request.id, {
+            code: JsonRpc.ErrorCode.InternalError,
+            message: `effect-codex failed to answer ${request.method}`
+          }))),
+          Effect.ignore
+        )
+      ),
+      Effect.ignore
+    )
+
+  const decodeNotification = (method: string, params: unknown): Incoming => {
+    const schema = (ServerNotificationParams as Record<string, Schema.Top | undefined>)[method]
+    if (schema === undefined) return { _tag: "UnknownNotification", method, params }
+    const exit = Schema.decodeUnknownExit(schema as Schema.Decoder<unknown>)(params, parseOptions)
+    return Exit.isSuccess(exit)
+      ? { _tag: "Notification", method, params: exit.value } as Notification
+      : { _tag: "UnknownNotification", method, params }
+  }
+
+  const onMessage = (line: string): Effect.Effect<void> => {
+    const message = JsonRpc.parse(line)
+    switch (message._tag) {
+      case "Notification": {
+        const incoming = decodeNotification(message.method, message.params)
+        if (incoming._tag === "UnknownNotification" && message.method in ServerNotificationParams) {
+          return Effect.logWarning(`codex: ${message.method} params do not match the pinned protocol; passed on raw`)
+            .pipe(Effect.andThen(PubSub.publish(hub, incoming)), Effect.asVoid)
+        }
+        return Effect.asVoid(PubSub.publish(hub, incoming))
+      }
+      case "Response":
+      case "ErrorResponse": {
+        const deferred = message.id === null ? undefined : pending.get(message.id)
+        if (deferred === undefined) {
+          return Effect.logWarning("codex: response to an unknown request id dropped", JsonRpc.preview(line))
+        }
+        pending.delete(message.id!)
+        return message._tag === "Response"
+          ? Effect.asVoid(Deferred.succeed(deferred, message.result))
+          : Effect.asVoid(Deferred.fail(
+            deferred,
+            CodexError.make(
+              new CodexError.RpcError({
+                method: "",
+                code: message.error.code,
+                message: message.error.message,
+                data: message.error.data
+              })
+            )
+          ))
+      }
+      case "Request": {
+        const schema = (ServerRequestParams as Record<string, Schema.Top | undefined>)[message.method]
+        if (schema === undefined) {
+          return send(JsonRpc.encodeError(message.id, {
+            code: JsonRpc.ErrorCode.MethodNotFound,
+            message: `effect-codex does not know the server request ${message.method}`
+          })).pipe(Effect.ignore)
+        }
+        const exit = Schema.decodeUnknownExit(schema as Schema.Decoder<unknown>)(message.params, parseOptions)
+        if (Exit.isFailure(exit)) {
+          return Effect.logWarning(`codex: ${message.method} params do not match the pinned protocol`).pipe(
+            Effect.andThen(send(JsonRpc.encodeError(message.id, {
+              code: JsonRpc.ErrorCode.InvalidParams,
+              message: `effect-codex could not decode the params of ${message.method}`
+            }))),
+            Effect.ignore
+          )
+        }
+        const request = { _tag: "ServerRequest", id: message.id, method: message.method, params: exit.value } as
+          ServerRequest
+        // Published first so turn streams show the request before any answer.
+        return PubSub.publish(hub, request).pipe(
+          Effect.andThen(Effect.forkIn(dispatch(request), scope)),
+          Effect.asVoid
+        )
+      }
+      case "Invalid":
+        return Effect.logWarning(`codex: dropped a message (${message.reason})`, JsonRpc.preview(line))
+    }
+  }
+
+  yield* transport.incoming.pipe(
+    Stream.runForEach(onMessage),
+    Effect.matchCauseEffect({
+      onFailure: (cause) => {
+        const error = Cause.findErrorOption(cause)
+        return Option.isSome(error) ? terminate(error.value) : terminate(CodexError.make(new CodexError.Closed()))
+      },
+      onSuccess: () => terminate(CodexError.make(new CodexError.Closed()))
+    }),
+    Effect.forkScoped
+  )
+  yield* Effect.addFinalizer(() => terminate(CodexError.make(new CodexError.Closed())))
+
+  const callOnce = (method: string, params: unknown, timeout: Duration.Duration) =>
+    Effect.suspend(() => {
+      if (failure !== undefined) return Effect.fail(failure)
+      const id = nextId++
+      const deferred = Deferred.makeUnsafe<unknown, CodexError.CodexError>()
+      pending.set(id, deferred)
+      return transport.send(JsonRpc.encodeRequest(id, method, params)).pipe(
+        Effect.andThen(Deferred.await(deferred)),
+        Effect.timeoutOrElse({
+          duration: timeout,
+          orElse: () => fail(new CodexError.Timeout({ method }))
+        }),
+        Effect.ensuring(Effect.sync(() => pending.delete(id)))
+      )
+    }).pipe(
+      Effect.mapError((error) =>
+        error.reason._tag === "RpcError" && error.reason.method === ""
+          ? CodexError.make(new CodexError.RpcError({ ...rpcFields(error.reason), method }))
+          : error
+      ),
+      window.withPermit
+    )
+
+  const requestRaw = (method: string, params: unknown, options?: RequestOptions) =>
+    callOnce(
+      method,
+      params,
+      options?.timeout === undefined ? requestTimeout : Duration.fromInputUnsafe(options.timeout)
+    ).pipe(
+      Effect.retry({ schedule: overloadRetry, while: isOverloaded }),
+      Effect.catchIf(isOverloaded, () => fail(new CodexError.Overloaded({ method })))
+    )
+
+  const request = <M extends ClientRequestMethod>(
+    method: M,
+    params: ClientRequestParamsByMethod[M],
+    options?: RequestOptions
+  ): Effect.Effect<ClientRequestResponseByMethod[M], CodexError.CodexError> => {
+    const paramsSchema = (ClientRequestParams as Record<string, Schema.Top | undefined>)[method]
+    const responseSchema = (ClientRequestResponses as Record<string, Schema.Top | undefined>)[method]
+    const encode = paramsSchema === undefined
+      ? Effect.succeed(params as unknown)
+      : Schema.encodeUnknownEffect(paramsSchema as Schema.Codec<unknown, unknown>)(params).pipe(
+        Effect.mapError((issue) =>
+          CodexError.make(
+            new CodexError.ProtocolError({ method, description: `invalid params: ${issue.message}` })
+          )
+        )
+      )
+    return encode.pipe(
+      Effect.flatMap((encoded) => requestRaw(method, encoded, options)),
+      Effect.flatMap((result) =>
+        responseSchema === undefined
+          ? Effect.succeed(result)
+          : Schema.decodeUnknownEffect(responseSchema as Schema.Decoder<unknown>)(result, parseOptions).pipe(
+            Effect.mapError((issue) =>
+              CodexError.make(
+                new CodexError.ProtocolError({ method, description: `unexpected response: ${issue.message}` })
+              )
+            )
+          )
+      ),
+      Effect.withSpan(`AppServerClient.request`, { attributes: { "codex.method": method } })
+    ) as Effect.Effect<ClientRequestResponseByMethod[M], CodexError.CodexError>
+  }
+
+  const toStream = (subscription: PubSub.Subscription<Incoming | Terminal>) =>
+    Stream.fromSubscription(subscription).pipe(
+      Stream.takeUntil((message) => message._tag === "Terminal"),
+      Stream.mapEffect((message) => message._tag === "Terminal" ? Effect.fail(message.error) : Effect.succeed(message))
+    )
+
+  const subscribe = Effect.suspend(() =>
+    failure !== undefined
+      ? Effect.succeed(Stream.fail(failure))
+      : Effect.map(PubSub.subscribe(hub), toStream)
+  )
+
+  const experimentalApi = options.experimentalApi ?? true
+  const metadata = yield* request("initialize", {
+    clientInfo: {
+      name: options.clientInfo?.name ?? "effect_codex",
+      title: options.clientInfo?.title ?? "effect-codex",
+      version: options.clientInfo?.version ?? CLIENT_VERSION
+    },
+    capabilities: {
+      experimentalApi,
+      ...(options.optOutNotificationMethods === undefined
+        ? {}
+        : { optOutNotificationMethods: [...options.optOutNotificationMethods] })
+    }
+  } as ClientRequestParamsByMethod["initialize"])
+  yield* send(JsonRpc.encodeNotification("initialized"))
+
+  return AppServerClient.of({
+    metadata,
+    experimentalApi,
+    request,
+    requestRaw,
+    notify: (method, params) => send(JsonRpc.encodeNotification(method, params)),
+    subscribe,
+    incoming: Stream.unwrap(subscribe),
+    handleServerRequests: (handler) =>
+      Effect.acquireRelease(
+        Effect.sync(() => handlers.push(handler)),
+        () =>
+          Effect.sync(() => {
+            const index = handlers.lastIndexOf(handler)
+            if (index >= 0) handlers.splice(index, 1)
+          })
+      ),
+    awaitClosed: Deferred.await(closed)
+  })
+})
+
+const rpcFields = (reason: CodexError.RpcError) => ({
+  code: reason.code,
+  message: reason.message,
+  ...(reason.data === undefined ? {} : { data: reason.data })
+})
+
+/**
+ * A layer of the client over the {@link Transport} in context.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = (options?: Options) => Layer.effect(AppServerClient, make(options))
