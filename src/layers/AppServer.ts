@@ -23,7 +23,7 @@
  * @since 0.1.0
  */
 import { NodeSocket } from "@effect/platform-node"
-import { Config, Duration, Effect, Layer, Option, Redacted, Schedule } from "effect"
+import { Config, Duration, Effect, Layer, Option, Redacted, Schedule, type Scope } from "effect"
 import type { ChildProcessSpawner } from "effect/process"
 import { createRequire } from "node:module"
 import * as NodePath from "node:path"
@@ -254,10 +254,10 @@ export const layerWebSocket = (
  * @category layers
  * @since 0.1.0
  */
-export const layerInMemory = <E, R>(
-  serve: (server: Transport.InMemoryServer) => Effect.Effect<void, E, R>,
+export const layerInMemory = <R>(
+  serve: (server: Transport.InMemoryServer) => Effect.Effect<void, never, R>,
   options: AppServerClient.Options = {}
-): Layer.Layer<AppServerClient.AppServerClient, CodexError.CodexError | E, Exclude<R, import("effect").Scope.Scope>> =>
+): Layer.Layer<AppServerClient.AppServerClient, CodexError.CodexError, Exclude<R, Scope.Scope>> =>
   Layer.effect(
     AppServerClient.AppServerClient,
     Effect.gen(function*() {
@@ -265,7 +265,7 @@ export const layerInMemory = <E, R>(
       yield* Effect.forkScoped(serve(server))
       return yield* AppServerClient.make(options).pipe(Effect.provideService(Transport.Transport, transport))
     })
-  ) as never
+  )
 
 /** Re-exported so users can build their own schedules against the default. */
 export const defaultOverloadRetry: Schedule.Schedule<Duration.Duration> = AppServerClient.defaultOverloadRetry
