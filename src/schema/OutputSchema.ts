@@ -41,6 +41,8 @@ export type JsonSchemaObject = { readonly [key: string]: unknown }
 export interface OutputSchema<A> {
   readonly jsonSchema: JsonSchemaObject
   readonly decode: (text: string) => Effect.Effect<A, OutputDecodeFailure>
+  /** Decodes an already parsed JSON value (tool arguments arrive parsed). */
+  readonly decodeJson: (json: unknown) => Effect.Effect<A, OutputDecodeFailure>
 }
 
 /** The final answer is not JSON, or does not match the schema. `text` is the raw answer. */
@@ -94,15 +96,16 @@ export const makeUnsafe = <S extends Schema.Top & { readonly DecodingServices: n
   const jsonSchema = normalize(derived.jsonSchema)
   const problem = findStrictModeProblem(jsonSchema)
   if (problem !== undefined) throw new UnsupportedOutputSchema(problem)
-  const decodeJson = Schema.decodeUnknownEffect(derived.codec)
+  const decodeCodec = Schema.decodeUnknownEffect(derived.codec)
+  const decodeWith = (json: unknown, text: string) =>
+    Effect.mapError(
+      decodeCodec(json),
+      (error) => new OutputDecodeFailure({ text, message: error.message, cause: error })
+    )
   return {
     jsonSchema,
-    decode: (text) =>
-      Effect.flatMap(parseJson(text), (json) =>
-        Effect.mapError(
-          decodeJson(json),
-          (error) => new OutputDecodeFailure({ text, message: error.message, cause: error })
-        ))
+    decode: (text) => Effect.flatMap(parseJson(text), (json) => decodeWith(json, text)),
+    decodeJson: (json) => decodeWith(json, JSON.stringify(json) ?? "")
   }
 }
 
@@ -112,7 +115,8 @@ export const makeUnsafe = <S extends Schema.Top & { readonly DecodingServices: n
  */
 export const fromJsonSchema = (raw: object): OutputSchema<unknown> => ({
   jsonSchema: raw as JsonSchemaObject,
-  decode: parseJson
+  decode: parseJson,
+  decodeJson: Effect.succeed
 })
 
 const parseJson = (text: string): Effect.Effect<unknown, OutputDecodeFailure> =>
