@@ -1,0 +1,41 @@
+/**
+ * effect-codex: drive the Codex coding agent from Effect programs through its
+ * app-server.
+ *
+ * - {@link AppServer}: layers that start (or connect to) `codex app-server`.
+ * - {@link Codex}: threads, models and the account.
+ * - {@link Thread} / {@link Turn}: run turns, stream their {@link TurnEvent}s.
+ * - {@link Approvals} and {@link CodexTool}: answer codex's requests with Effects.
+ * - {@link CodexError}: the one error, with a `reason`.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as AppServer from "./layers/AppServer.ts"
+/** @since 0.1.0 */
+export * as AppServerClient from "./services/AppServerClient.ts"
+/** @since 0.1.0 */
+export * as Approvals from "./services/Approvals.ts"
+/** @since 0.1.0 */
+export * as Codex from "./services/Codex.ts"
+/** @since 0.1.0 */
+export * as CodexError from "./services/CodexError.ts"
+/** @since 0.1.0 */
+export * as CodexTool from "./services/CodexTool.ts"
+/** @since 0.1.0 */
+export * as Input from "./schema/Input.ts"
+/** @since 0.1.0 */
+export * as JsonRpc from "./schema/JsonRpc.ts"
+/** @since 0.1.0 */
+export * as OutputSchema from "./schema/OutputSchema.ts"
+/** @since 0.1.0 */
+export * as Thread from "./services/Thread.ts"
+/** @since 0.1.0 */
+export * as Transport from "./layers/Transport.ts"
+/** @since 0.1.0 */
+export * as Turn from "./services/Turn.ts"
+/** @since 0.1.0 */
+export * as TurnEvent from "./streams/TurnEvent.ts"
+/** @since 0.1.0 */
+export * as TurnResult from "./streams/TurnResult.ts"

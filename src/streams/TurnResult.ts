@@ -1,0 +1,132 @@
+/**
+ * The outcome of a finished turn, collected from its events.
+ *
+ * @since 0.1.0
+ */
+import type * as Protocol from "../schema/generated/Protocol.gen.ts"
+import * as CodexError from "../services/CodexError.ts"
+import type { TurnEvent } from "./TurnEvent.ts"
+
+/**
+ * A turn that ended `completed` or `interrupted` (a `failed` turn is a
+ * `TurnFailed` error instead).
+ *
+ * - `items`: every item completed during the turn, in order (not the summary in
+ *   `turn/completed`, which only holds the final message);
+ * - `finalResponse`: the last agent message with phase `final_answer`, else the
+ *   last one without a phase;
+ * - `usage`: the last `thread/tokenUsage/updated` of the turn;
+ * - `durationMs`: the protocol's, else measured by the client.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface TurnResult {
+  readonly threadId: string
+  readonly turnId: string
+  readonly status: "completed" | "interrupted"
+  readonly finalResponse: string | undefined
+  readonly items: ReadonlyArray<Protocol.ThreadItem>
+  readonly usage: Protocol.ThreadTokenUsage | undefined
+  readonly durationMs: number
+}
+
+/**
+ * A {@link TurnResult} with the final answer decoded by an output schema.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface TurnResultWithOutput<A> extends TurnResult {
+  readonly output: A
+}
+
+/**
+ * Picks the final response among completed items: the last agent message with
+ * phase `final_answer`, else the last agent message without a phase.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const finalResponseOf = (items: ReadonlyArray<Protocol.ThreadItem>): string | undefined => {
+  let withoutPhase: string | undefined
+  for (let i = items.length - 1; i >= 0; i--) {
+    const item = items[i]!
+    if (item.type !== "agentMessage") continue
+    if (item.phase === "final_answer") return item.text
+    if ((item.phase === undefined || item.phase === null) && withoutPhase === undefined) withoutPhase = item.text
+  }
+  return withoutPhase
+}
+
+/**
+ * Collects the result of a turn from all of its events, the last being
+ * `TurnCompleted`. A `failed` turn gives a `TurnFailed` error.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const collect = (
+  events: ReadonlyArray<TurnEvent>,
+  measuredMs: number
+): { readonly _tag: "Success"; readonly result: TurnResult } | {
+  readonly _tag: "Failure"
+  readonly error: CodexError.CodexError
+} => {
+  const items: Array<Protocol.ThreadItem> = []
+  let usage: Protocol.ThreadTokenUsage | undefined
+  let completed: Protocol.TurnCompletedNotification | undefined
+  let lastError: Protocol.TurnError | undefined
+  for (const event of events) {
+    switch (event._tag) {
+      case "ItemCompleted":
+        items.push(event.item)
+        break
+      case "TokenUsageUpdated":
+        usage = event.tokenUsage
+        break
+      case "Error":
+        if (!event.willRetry) lastError = event.error
+        break
+      case "TurnCompleted":
+        completed = event
+        break
+    }
+  }
+  if (completed === undefined) {
+    return {
+      _tag: "Failure",
+      error: CodexError.make(new CodexError.ProtocolError({ description: "turn ended without turn/completed" }))
+    }
+  }
+  const turn = completed.turn
+  // Statuses are open literals (a newer codex may add some): anything else is a failure.
+  const status = turn.status === "completed" ? "completed" : turn.status === "interrupted" ? "interrupted" : undefined
+  if (status === undefined) {
+    const error = turn.error ?? lastError
+    return {
+      _tag: "Failure",
+      error: CodexError.make(
+        new CodexError.TurnFailed({
+          threadId: completed.threadId,
+          turnId: turn.id,
+          message: error?.message ?? `turn ended with status ${turn.status}`,
+          codexErrorInfo: error?.codexErrorInfo ?? undefined,
+          additionalDetails: error?.additionalDetails ?? undefined
+        })
+      )
+    }
+  }
+  return {
+    _tag: "Success",
+    result: {
+      threadId: completed.threadId,
+      turnId: turn.id,
+      status,
+      finalResponse: finalResponseOf(items),
+      items,
+      usage,
+      durationMs: turn.durationMs ?? measuredMs
+    }
+  }
+}

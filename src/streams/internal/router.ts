@@ -1,0 +1,200 @@
+/**
+ * Routes the connection's notifications and server requests to turns, by
+ * thread id and turn id, exactly.
+ *
+ * Notifications can arrive before the `turn/start` response (an instant model
+ * finishes the turn before the response is read), so while a `turn/start` is
+ * in flight on a thread, its unclaimed events are buffered and handed to the
+ * turn when the response names it. Each turn keeps all of its events so every
+ * run of `turn.events` sees the turn from its first event.
+ */
+import { Cause, Effect, Stream } from "effect"
+import type * as Arr from "effect/Array"
+import type { Incoming } from "../../services/AppServerClient.ts"
+import type * as CodexError from "../../services/CodexError.ts"
+import * as TurnEvent from "../TurnEvent.ts"
+
+/** How many buffered events one pull hands downstream at most. */
+const MAX_CHUNK = 4096
+
+/** The events of one turn, appended by the router, read by any number of streams. */
+export class TurnState {
+  readonly events: Array<TurnEvent.TurnEvent> = []
+  readonly startedAt = performance.now()
+  done = false
+  failure: CodexError.CodexError | undefined = undefined
+  private waiters: Array<() => void> = []
+
+  constructor(readonly threadId: string, readonly turnId: string) {}
+
+  push(event: TurnEvent.TurnEvent): void {
+    if (this.done) return
+    this.events.push(event)
+    if (event._tag === "TurnCompleted") this.done = true
+    this.wake()
+  }
+
+  fail(error: CodexError.CodexError): void {
+    if (this.done || this.failure !== undefined) return
+    this.failure = error
+    this.wake()
+  }
+
+  get ended(): boolean {
+    return this.done || this.failure !== undefined
+  }
+
+  private wake(): void {
+    if (this.waiters.length === 0) return
+    const waiters = this.waiters
+    this.waiters = []
+    for (const waiter of waiters) waiter()
+  }
+
+  /** Waits until something changes (an event, the end, a failure). */
+  readonly changed: Effect.Effect<void> = Effect.callback<void>((resume) => {
+    const waiter = () => resume(Effect.void)
+    this.waiters.push(waiter)
+    return Effect.sync(() => {
+      const index = this.waiters.indexOf(waiter)
+      if (index >= 0) this.waiters.splice(index, 1)
+    })
+  })
+
+  /** Waits for the end of the turn. */
+  readonly awaitEnd: Effect.Effect<void, CodexError.CodexError> = Effect.suspend(() => {
+    if (this.done) return Effect.void
+    if (this.failure !== undefined) return Effect.fail(this.failure)
+    return Effect.flatMap(this.changed, () => this.awaitEnd)
+  })
+
+  /** Every event from the first, then live ones, ending after `TurnCompleted`. */
+  readonly stream: Stream.Stream<TurnEvent.TurnEvent, CodexError.CodexError> = Stream.fromPull(Effect.sync(() => {
+    let index = 0
+    const pull: Effect.Effect<Arr.NonEmptyReadonlyArray<TurnEvent.TurnEvent>, CodexError.CodexError | Cause.Done> =
+      Effect.suspend(() => {
+        if (index < this.events.length) {
+          const end = Math.min(this.events.length, index + MAX_CHUNK)
+          const chunk = this.events.slice(index, end) as unknown as Arr.NonEmptyReadonlyArray<TurnEvent.TurnEvent>
+          index = end
+          return Effect.succeed(chunk)
+        }
+        if (this.done) return Effect.fail(Cause.Done())
+        if (this.failure !== undefined) return Effect.fail(this.failure)
+        return Effect.flatMap(this.changed, () => pull)
+      })
+    return pull
+  }))
+}
+
+const idsOf = (incoming: Incoming): { readonly threadId: string | undefined; readonly turnId: string | undefined } => {
+  const params = incoming.params as Record<string, unknown> | null | undefined
+  if (typeof params !== "object" || params === null) return { threadId: undefined, turnId: undefined }
+  const threadId = typeof params.threadId === "string" ? params.threadId : undefined
+  if (typeof params.turnId === "string") return { threadId, turnId: params.turnId }
+  const turn = params.turn as { id?: unknown } | null | undefined
+  const turnId = typeof turn === "object" && turn !== null && typeof turn.id === "string" ? turn.id : undefined
+  return { threadId, turnId }
+}
+
+interface PendingStart {
+  count: number
+  readonly buffer: Array<{ readonly turnId: string; readonly event: TurnEvent.TurnEvent }>
+}
+
+/** The router of one connection. */
+export class Router {
+  private readonly turns = new Map<string, TurnState>()
+  private readonly starts = new Map<string, PendingStart>()
+  // serverRequest/resolved names the request, not the turn.
+  private readonly requestTurns = new Map<string | number, TurnState>()
+  private failure: CodexError.CodexError | undefined
+
+  /** Routes one message from the connection. */
+  route(incoming: Incoming): void {
+    if (incoming._tag === "Notification" && incoming.method === "serverRequest/resolved") {
+      const turn = this.requestTurns.get(incoming.params.requestId)
+      if (turn !== undefined) {
+        this.requestTurns.delete(incoming.params.requestId)
+        turn.push(TurnEvent.fromIncoming(incoming))
+      }
+      return
+    }
+    const { threadId, turnId } = idsOf(incoming)
+    if (turnId === undefined) return
+    const turn = this.turns.get(turnId)
+    if (turn !== undefined && (threadId === undefined || threadId === turn.threadId)) {
+      this.deliver(turn, incoming)
+      return
+    }
+    if (threadId === undefined) return
+    const start = this.starts.get(threadId)
+    if (start !== undefined) start.buffer.push({ turnId, event: TurnEvent.fromIncoming(incoming) })
+  }
+
+  private deliver(turn: TurnState, incoming: Incoming): void {
+    if (incoming._tag === "ServerRequest") this.requestTurns.set(incoming.id, turn)
+    turn.push(TurnEvent.fromIncoming(incoming))
+    if (turn.done) this.release(turn)
+  }
+
+  private release(turn: TurnState): void {
+    if (this.turns.get(turn.turnId) === turn) this.turns.delete(turn.turnId)
+    for (const [id, owner] of this.requestTurns) if (owner === turn) this.requestTurns.delete(id)
+  }
+
+  /** A `turn/start` (or steer) is about to be sent on `threadId`: buffer its events. */
+  beginStart(threadId: string): void {
+    const start = this.starts.get(threadId)
+    if (start === undefined) this.starts.set(threadId, { count: 1, buffer: [] })
+    else start.count++
+  }
+
+  /** The `turn/start` on `threadId` ended (answered or failed). */
+  endStart(threadId: string): void {
+    const start = this.starts.get(threadId)
+    if (start === undefined) return
+    if (--start.count === 0) this.starts.delete(threadId)
+  }
+
+  /**
+   * The turn named by a `turn/start` response: the existing one when codex
+   * steered an active turn, else a new one holding what was buffered for it.
+   */
+  claim(threadId: string, turnId: string): TurnState {
+    const existing = this.turns.get(turnId)
+    if (existing !== undefined) return existing
+    const turn = new TurnState(threadId, turnId)
+    if (this.failure !== undefined) {
+      turn.fail(this.failure)
+      return turn
+    }
+    const start = this.starts.get(threadId)
+    if (start !== undefined) {
+      const kept = start.buffer.filter((entry) => {
+        if (entry.turnId !== turnId) return true
+        if (entry.event._tag === "ApprovalRequested") this.requestTurns.set(entry.event.requestId, turn)
+        turn.push(entry.event)
+        return false
+      })
+      start.buffer.length = 0
+      start.buffer.push(...kept)
+    }
+    if (!turn.done) this.turns.set(turnId, turn)
+    else this.release(turn)
+    return turn
+  }
+
+  /** The turn with this id, if it is still running. */
+  active(turnId: string): TurnState | undefined {
+    return this.turns.get(turnId)
+  }
+
+  /** The connection ended: every open turn fails with its reason. */
+  failAll(error: CodexError.CodexError): void {
+    this.failure ??= error
+    for (const turn of this.turns.values()) turn.fail(error)
+    this.turns.clear()
+    this.requestTurns.clear()
+  }
+}

@@ -1,0 +1,45 @@
+import { NodeServices } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import * as AppServer from "../../src/layers/AppServer.ts"
+import * as LocalModel from "../../src/layers/LocalModel.ts"
+import type { AppServerClient } from "../../src/services/AppServerClient.ts"
+import type * as Approvals from "../../src/services/Approvals.ts"
+import * as Codex from "../../src/services/Codex.ts"
+import type * as CodexError from "../../src/services/CodexError.ts"
+
+/** Options of {@link layer}. */
+export interface Options {
+  readonly model?: LocalModel.Options
+  readonly appServer?: AppServer.Options
+  readonly approvals?: Layer.Layer<Approvals.Approvals>
+}
+
+/** The AppServer layer pointed at the LocalModel in context. */
+export const appServer = (options: AppServer.Options = {}) =>
+  Layer.unwrap(
+    LocalModel.LocalModel.use((model) =>
+      Effect.succeed(
+        AppServer.layer({
+          ...options,
+          codexHome: model.codexHome,
+          config: { ...model.appServerOptions.config, ...options.config }
+        })
+      )
+    )
+  )
+
+/**
+ * The real codex binary against a scripted LocalModel: provides Codex, the
+ * client and the LocalModel.
+ */
+export const layer = (
+  script: ReadonlyArray<LocalModel.Step>,
+  options: Options = {}
+): Layer.Layer<Codex.Codex | AppServerClient | LocalModel.LocalModel, CodexError.CodexError> => {
+  const codex = options.approvals === undefined ? Codex.layer : Codex.layer.pipe(Layer.provide(options.approvals))
+  return codex.pipe(
+    Layer.provideMerge(appServer(options.appServer)),
+    Layer.provideMerge(LocalModel.layer(script, options.model)),
+    Layer.provide(NodeServices.layer)
+  )
+}
