@@ -25,7 +25,13 @@ export class TurnState {
   failure: CodexError.CodexError | undefined = undefined
   private waiters: Array<() => void> = []
 
-  constructor(readonly threadId: string, readonly turnId: string) {}
+  readonly threadId: string
+  readonly turnId: string
+
+  constructor(threadId: string, turnId: string) {
+    this.threadId = threadId
+    this.turnId = turnId
+  }
 
   push(event: TurnEvent.TurnEvent): void {
     if (this.done) return
