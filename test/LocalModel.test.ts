@@ -3,7 +3,7 @@ import { Effect, Exit, Fiber, Scope } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import * as LocalModel from "../src/layers/LocalModel.ts"
-import { toDottedArgs } from "../src/layers/internal/localModelToml.ts"
+import { configToArgs } from "../src/layers/internal/toml.ts"
 import { startCodex, tempDir } from "./support/RawCodex.ts"
 
 const isAlive = (pid: number): boolean => {
@@ -222,7 +222,7 @@ describe("LocalModel (real codex binary)", () => {
       const emptyHome = yield* tempDir("effect-codex-home-")
       const session = yield* startCodex(model, {
         env: { CODEX_HOME: emptyHome },
-        args: toDottedArgs(model.appServerOptions.config)
+        args: [...configToArgs(model.appServerOptions.config)]
       })
       const log = yield* session.turn("hi")
       assert.strictEqual(log.turn.items[0].text, "via -c")

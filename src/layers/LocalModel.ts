@@ -30,7 +30,7 @@ import type { AddressInfo } from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { makeCatalog } from "./internal/localModelCatalog.ts"
-import { encodeDocument } from "./internal/localModelToml.ts"
+import { encodeDocument } from "./internal/toml.ts"
 
 // =============================================================================
 // Recorded requests

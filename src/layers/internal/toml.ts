@@ -286,3 +286,25 @@ export const encodeConfigArgs = (
         ? error
         : new TomlEncodeError({ path: "", message: error instanceof Error ? error.message : String(error) })
   })
+
+const isTable = (u: unknown): u is Record<string, unknown> =>
+  typeof u === "object" && u !== null && !Array.isArray(u)
+
+/**
+ * Encodes an object as a TOML document (a `config.toml`): scalars first, then
+ * one `[section]` per nested object. Throws {@link TomlEncodeError} like
+ * {@link encodeTomlValue}.
+ */
+export const encodeDocument = (doc: Record<string, unknown>): string => {
+  const lines: Array<string> = []
+  const walk = (table: Record<string, unknown>, path: ReadonlyArray<string>) => {
+    const entries = Object.entries(table).filter(([, v]) => v !== undefined)
+    const scalars = entries.filter(([, v]) => !isTable(v))
+    const tables = entries.filter(([, v]) => isTable(v)) as Array<[string, Record<string, unknown>]>
+    if (path.length > 0 && (scalars.length > 0 || tables.length === 0)) lines.push("", `[${encodeKeyPath(path)}]`)
+    for (const [k, v] of scalars) lines.push(`${encodeKey(k)} = ${encodeTomlValue(v)}`)
+    for (const [k, v] of tables) walk(v, [...path, k])
+  }
+  walk(doc, [])
+  return lines.join("\n").trimStart() + "\n"
+}
