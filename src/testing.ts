@@ -10,3 +10,6 @@
 
 /** @since 0.1.0 */
 export * as LocalModel from "./layers/LocalModel.ts"
+
+/** @since 0.1.0 */
+export * as CodexTest from "./layers/CodexTest.ts"
