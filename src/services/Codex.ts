@@ -202,7 +202,9 @@ export const make = Effect.gen(function*() {
   })
 
   const unarchiveThread = Effect.fn("Codex.unarchiveThread")(function*(threadId: string) {
-    const response = yield* client.request("thread/unarchive", { threadId })
+    yield* client.request("thread/unarchive", { threadId })
+    // codex unloads archived threads: load it again so the handle can run turns
+    const response = yield* client.request("thread/resume", { threadId })
     return makeThread(session, response.thread)
   })
 

@@ -33,3 +33,50 @@ export const pidsMatching = (needle: string): ReadonlyArray<number> =>
       return []
     }
   })
+
+/**
+ * Pids of every running process whose environment holds exactly `name=value`.
+ * codex gets its CODEX_HOME through the environment (not the command line), and
+ * so does everything it or a wrapper script starts, so
+ * `pidsWithEnv("CODEX_HOME", home)` finds every process a test left behind.
+ * Zombies have an empty environ and are not counted.
+ */
+export const pidsWithEnv = (name: string, value: string): ReadonlyArray<number> => {
+  const needle = `${name}=${value}`
+  return NodeFs.readdirSync("/proc").flatMap((entry) => {
+    if (!/^\d+$/.test(entry)) return []
+    try {
+      return NodeFs.readFileSync(`/proc/${entry}/environ`, "utf8").split("\0").includes(needle) ? [Number(entry)] : []
+    } catch {
+      return []
+    }
+  })
+}
+
+/**
+ * Polls until no process has `name=value` in its environment, for at most
+ * `timeoutMs`; returns the pids still there at the end (empty when all are gone).
+ */
+export const awaitNoPidsWithEnv = (name: string, value: string, timeoutMs = 0): Effect.Effect<ReadonlyArray<number>> =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + timeoutMs
+    while (true) {
+      const pids = pidsWithEnv(name, value)
+      if (pids.length === 0 || Date.now() >= deadline) return pids
+      yield* Effect.sleep("10 millis")
+    }
+  })
+
+/** A temp directory removed when the Scope closes. */
+export const tempDir = (prefix = "effect-codex-tmp-") =>
+  Effect.acquireRelease(
+    Effect.sync(() => NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), prefix))),
+    (dir) => Effect.sync(() => NodeFs.rmSync(dir, { recursive: true, force: true }))
+  )
+
+/** Writes an executable `#!/bin/sh` script named `name` into `dir` and returns its path. */
+export const writeScript = (dir: string, name: string, body: string): string => {
+  const file = NodePath.join(dir, name)
+  NodeFs.writeFileSync(file, `#!/bin/sh\n${body}\n`, { mode: 0o755 })
+  return file
+}

@@ -7,6 +7,17 @@ import type * as Approvals from "../../src/services/Approvals.ts"
 import * as Codex from "../../src/services/Codex.ts"
 import type * as CodexError from "../../src/services/CodexError.ts"
 
+const isTable = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+const deepMerge = (base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> => {
+  const out: Record<string, unknown> = { ...base }
+  for (const [key, value] of Object.entries(over)) {
+    const prev = out[key]
+    out[key] = isTable(prev) && isTable(value) ? deepMerge(prev, value) : value
+  }
+  return out
+}
+
 /** Options of {@link layer}. */
 export interface Options {
   readonly model?: LocalModel.Options
@@ -22,7 +33,7 @@ export const appServer = (options: AppServer.Options = {}) =>
         AppServer.layer({
           ...options,
           codexHome: model.codexHome,
-          config: { ...model.appServerOptions.config, ...options.config }
+          config: deepMerge(model.appServerOptions.config, options.config ?? {})
         })
       )
     )

@@ -22,25 +22,74 @@ export interface Session {
 
 const DEFAULT_INTERRUPT_TIMEOUT = Duration.seconds(5)
 
-/** Sends `turn/interrupt` and waits (bounded) for the turn to end. Never fails: used in finalizers. */
-const interruptAndAwait = (session: Session, state: TurnState, timeout: Duration.Duration) =>
-  Effect.suspend(() =>
-    state.ended ? Effect.void : session.client.request("turn/interrupt", {
-      threadId: state.threadId,
-      turnId: state.turnId
-    }).pipe(
-      Effect.ignore,
-      Effect.andThen(state.awaitEnd),
-      Effect.timeoutOption(timeout),
-      Effect.ignore
+/** How soon `turn/interrupt` is sent again after codex rejected it (see `interruptTurn`). */
+const INTERRUPT_RETRY = Duration.millis(100)
+
+/** How long `compact` waits for codex to start the compaction turn after `thread/compact/start` answered. */
+const COMPACT_START_TIMEOUT = Duration.seconds(10)
+
+/** Waits until codex has started the turn (`turn/started`) or the turn ended. */
+const awaitStarted = (state: TurnState): Effect.Effect<void> =>
+  Effect.suspend(() => state.started || state.ended ? Effect.void : Effect.flatMap(state.changed, () => awaitStarted(state)))
+
+/**
+ * Interrupts a turn: sends `turn/interrupt` and waits for the turn to end, at
+ * most `timeout`. Fails only with the connection's error, or with codex's
+ * RpcError when the turn did not end in time.
+ *
+ * Fix: codex 0.169 answers `turn/interrupt` with -32600 "no active turn to
+ * interrupt" from the `turn/start` response until `turn/started` (observed
+ * 10-90 ms later). An interrupt sent right after `thread.turn` (or when the
+ * fiber of `thread.run` was interrupted while `turn/start` was in flight)
+ * failed with that error or was ignored, and the turn ran on (the
+ * interrupted `run` then waited the whole `interruptTimeout`, the turn kept
+ * running in codex). So: wait (briefly) for `turn/started`, send, and while
+ * codex answers with an RpcError and the turn has not ended, send again every
+ * {@link INTERRUPT_RETRY}. This also absorbs the error codex gives when the
+ * turn just ended and its `turn/completed` has not reached the router yet.
+ */
+const interruptTurn = (
+  session: Session,
+  state: TurnState,
+  timeout: Duration.Duration
+): Effect.Effect<void, CodexError.CodexError> =>
+  Effect.suspend(() => {
+    let lastError: CodexError.CodexError | undefined
+    const attempt: Effect.Effect<void, CodexError.CodexError> = Effect.suspend(() =>
+      state.ended ? Effect.void : session.client.request("turn/interrupt", {
+        threadId: state.threadId,
+        turnId: state.turnId
+      }).pipe(
+        Effect.andThen(state.awaitEnd),
+        Effect.catchIf(
+          (error) => error.reason._tag === "RpcError",
+          (error) =>
+            Effect.sync(() => void (lastError = error)).pipe(
+              Effect.andThen(state.awaitEnd.pipe(Effect.timeoutOption(INTERRUPT_RETRY))),
+              Effect.andThen(Effect.suspend(() => state.ended ? Effect.void : attempt))
+            )
+        )
+      )
     )
-  )
+    return awaitStarted(state).pipe(
+      Effect.timeoutOption(INTERRUPT_RETRY),
+      Effect.andThen(attempt),
+      Effect.timeoutOption(timeout),
+      Effect.andThen(Effect.suspend(() =>
+        state.ended || lastError === undefined ? Effect.void : Effect.fail(lastError)
+      ))
+    )
+  })
+
+/** Interrupts the turn and waits (bounded) for it to end. Never fails: used in finalizers. */
+const interruptAndAwait = (session: Session, state: TurnState, timeout: Duration.Duration) =>
+  Effect.suspend(() => state.ended ? Effect.void : Effect.ignore(interruptTurn(session, state, timeout)))
 
 const makeTurn = (session: Session, state: TurnState, interruptTimeout: Duration.Duration): Turn.Turn => {
   const result = Effect.suspend(() => state.awaitEnd).pipe(
     Effect.onInterrupt(() => interruptAndAwait(session, state, interruptTimeout)),
     Effect.flatMap(() => {
-      const collected = TurnResult.collect(state.events, performance.now() - state.startedAt)
+      const collected = TurnResult.collect(state.events, (state.endedAt ?? performance.now()) - state.startedAt)
       return collected._tag === "Success" ? Effect.succeed(collected.result) : Effect.fail(collected.error)
     })
   )
@@ -55,17 +104,7 @@ const makeTurn = (session: Session, state: TurnState, interruptTimeout: Duration
         expectedTurnId: state.turnId,
         input: [...Input.toItems(input)]
       }).pipe(Effect.asVoid, Effect.withSpan("Turn.steer")),
-    interrupt: Effect.suspend(() => state.ended ? Effect.void : session.client.request("turn/interrupt", {
-      threadId: state.threadId,
-      turnId: state.turnId
-    })).pipe(
-      // the turn may have ended between the check and the request
-      Effect.catchIf(
-        (error) => error.reason._tag === "RpcError" && state.ended,
-        () => Effect.void
-      ),
-      Effect.andThen(state.awaitEnd.pipe(Effect.timeoutOption(interruptTimeout))),
-      Effect.asVoid,
+    interrupt: interruptTurn(session, state, interruptTimeout).pipe(
       Effect.withSpan("Turn.interrupt")
     )
   }
@@ -152,7 +191,23 @@ export const makeThread = (session: Session, info: Protocol.Thread): Thread.Thre
       session.client.request("thread/read", { ...options, threadId }).pipe(Effect.withSpan("Thread.read")),
     setName: (name) =>
       session.client.request("thread/name/set", { threadId, name }).pipe(Effect.asVoid, Effect.withSpan("Thread.setName")),
-    compact: session.client.request("thread/compact/start", { threadId }).pipe(
+    // Fix: `thread/compact/start` answers `{}` at once and then runs the
+    // compaction as a turn of its own; a `turn/start` sent meanwhile fails
+    // ("ActiveTurnNotSteerable { turn_kind: Compact }"). So `compact` waits for
+    // that turn to end (it fails with TurnFailed if the compaction fails, and
+    // interrupting it interrupts the compaction turn, as for `run`).
+    compact: Effect.suspend(() => {
+      session.router.beginStart(threadId)
+      return session.client.request("thread/compact/start", { threadId }).pipe(
+        // Option.none: codex started no compaction turn, nothing to wait for
+        Effect.andThen(session.router.awaitUnclaimed(threadId).pipe(Effect.timeoutOption(COMPACT_START_TIMEOUT))),
+        Effect.ensuring(Effect.sync(() => session.router.endStart(threadId)))
+      )
+    }).pipe(
+      // `result` sends turn/interrupt if the fiber is interrupted while it waits
+      Effect.flatMap((state) =>
+        state._tag === "None" ? Effect.void : makeTurn(session, state.value, DEFAULT_INTERRUPT_TIMEOUT).result
+      ),
       Effect.asVoid,
       Effect.withSpan("Thread.compact")
     ),

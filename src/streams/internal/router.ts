@@ -21,6 +21,12 @@ const MAX_CHUNK = 4096
 export class TurnState {
   readonly events: Array<TurnEvent.TurnEvent> = []
   readonly startedAt = performance.now()
+  // Fix: when `TurnCompleted` arrived, so a client-measured duration does not
+  // grow with how late `turn.result` is read.
+  endedAt: number | undefined = undefined
+  // Fix (interrupt): whether `turn/started` arrived; codex rejects
+  // `turn/interrupt` before it ("no active turn to interrupt").
+  started = false
   done = false
   failure: CodexError.CodexError | undefined = undefined
   private waiters: Array<() => void> = []
@@ -36,7 +42,11 @@ export class TurnState {
   push(event: TurnEvent.TurnEvent): void {
     if (this.done) return
     this.events.push(event)
-    if (event._tag === "TurnCompleted") this.done = true
+    if (event._tag === "TurnStarted") this.started = true
+    if (event._tag === "TurnCompleted") {
+      this.done = true
+      this.endedAt = performance.now()
+    }
     this.wake()
   }
 
@@ -106,6 +116,18 @@ const idsOf = (incoming: Incoming): { readonly threadId: string | undefined; rea
 interface PendingStart {
   count: number
   readonly buffer: Array<{ readonly turnId: string; readonly event: TurnEvent.TurnEvent }>
+  // Fix (compact): callers of `awaitUnclaimed`, told the id of the first turn
+  // codex starts on this thread by itself (thread/compact/start runs one).
+  readonly watchers: Array<(outcome: { readonly turnId: string } | { readonly error: CodexError.CodexError }) => void>
+  // Fix (steer race): turns of this thread that ended while the start was in
+  // flight. A `turn/start` sent while a turn is active is answered with the
+  // ACTIVE turn's id (codex steers it); the response is read by the
+  // requesting fiber while the router runs on its own fiber, so the router may
+  // already have delivered that turn's `turn/completed` (and dropped it from
+  // `turns`) when `claim` runs. `claim` used to make an empty new TurnState
+  // then, which never ended (the caller hung). Kept only while a start is
+  // pending, so ended turns are not retained.
+  readonly ended: Array<TurnState>
 }
 
 /** The router of one connection. */
@@ -119,11 +141,20 @@ export class Router {
   /** Routes one message from the connection. */
   route(incoming: Incoming): void {
     if (incoming._tag === "Notification" && incoming.method === "serverRequest/resolved") {
-      const turn = this.requestTurns.get(incoming.params.requestId)
+      const requestId = incoming.params.requestId
+      const turn = this.requestTurns.get(requestId)
       if (turn !== undefined) {
-        this.requestTurns.delete(incoming.params.requestId)
+        this.requestTurns.delete(requestId)
         turn.push(TurnEvent.fromIncoming(incoming))
+        return
       }
+      // The request may still wait in a start buffer (the turn/start response
+      // has not named its turn yet): buffer the resolution under that turn.
+      const start = this.starts.get(incoming.params.threadId)
+      const requested = start?.buffer.find((entry) =>
+        entry.event._tag === "ApprovalRequested" && entry.event.requestId === requestId
+      )
+      if (requested !== undefined) start!.buffer.push({ turnId: requested.turnId, event: TurnEvent.fromIncoming(incoming) })
       return
     }
     const { threadId, turnId } = idsOf(incoming)
@@ -135,7 +166,13 @@ export class Router {
     }
     if (threadId === undefined) return
     const start = this.starts.get(threadId)
-    if (start !== undefined) start.buffer.push({ turnId, event: TurnEvent.fromIncoming(incoming) })
+    if (start !== undefined) {
+      start.buffer.push({ turnId, event: TurnEvent.fromIncoming(incoming) })
+      if (start.watchers.length > 0) {
+        const watchers = start.watchers.splice(0)
+        for (const watcher of watchers) watcher({ turnId })
+      }
+    }
   }
 
   private deliver(turn: TurnState, incoming: Incoming): void {
@@ -147,12 +184,13 @@ export class Router {
   private release(turn: TurnState): void {
     if (this.turns.get(turn.turnId) === turn) this.turns.delete(turn.turnId)
     for (const [id, owner] of this.requestTurns) if (owner === turn) this.requestTurns.delete(id)
+    this.starts.get(turn.threadId)?.ended.push(turn)
   }
 
   /** A `turn/start` (or steer) is about to be sent on `threadId`: buffer its events. */
   beginStart(threadId: string): void {
     const start = this.starts.get(threadId)
-    if (start === undefined) this.starts.set(threadId, { count: 1, buffer: [] })
+    if (start === undefined) this.starts.set(threadId, { count: 1, buffer: [], watchers: [], ended: [] })
     else start.count++
   }
 
@@ -168,7 +206,8 @@ export class Router {
    * steered an active turn, else a new one holding what was buffered for it.
    */
   claim(threadId: string, turnId: string): TurnState {
-    const existing = this.turns.get(turnId)
+    const existing = this.turns.get(turnId) ??
+      this.starts.get(threadId)?.ended.find((turn) => turn.turnId === turnId)
     if (existing !== undefined) return existing
     const turn = new TurnState(threadId, turnId)
     if (this.failure !== undefined) {
@@ -191,6 +230,30 @@ export class Router {
     return turn
   }
 
+  /**
+   * Fix (compact): the next turn codex starts on `threadId` by itself (the
+   * turn of `thread/compact/start`), claimed with the events buffered for it.
+   * Call between `beginStart` and `endStart`.
+   */
+  awaitUnclaimed(threadId: string): Effect.Effect<TurnState, CodexError.CodexError> {
+    return Effect.suspend(() => {
+      if (this.failure !== undefined) return Effect.fail(this.failure)
+      const start = this.starts.get(threadId)
+      if (start === undefined) return Effect.die(new Error("Router.awaitUnclaimed outside beginStart/endStart"))
+      const buffered = start.buffer[0]
+      if (buffered !== undefined) return Effect.succeed(this.claim(threadId, buffered.turnId))
+      return Effect.callback<TurnState, CodexError.CodexError>((resume) => {
+        const watcher = (outcome: { readonly turnId: string } | { readonly error: CodexError.CodexError }) =>
+          resume("error" in outcome ? Effect.fail(outcome.error) : Effect.sync(() => this.claim(threadId, outcome.turnId)))
+        start.watchers.push(watcher)
+        return Effect.sync(() => {
+          const index = start.watchers.indexOf(watcher)
+          if (index >= 0) start.watchers.splice(index, 1)
+        })
+      })
+    })
+  }
+
   /** The turn with this id, if it is still running. */
   active(turnId: string): TurnState | undefined {
     return this.turns.get(turnId)
@@ -202,5 +265,8 @@ export class Router {
     for (const turn of this.turns.values()) turn.fail(error)
     this.turns.clear()
     this.requestTurns.clear()
+    for (const start of this.starts.values()) {
+      for (const watcher of start.watchers.splice(0)) watcher({ error })
+    }
   }
 }
