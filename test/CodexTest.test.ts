@@ -776,3 +776,36 @@ describe("CodexTest.layer", () => {
       ], { approvals: accept })
     ))
 })
+
+describe("manual approvals (UI-driven)", () => {
+  it.effect("respond right when ApprovalRequested shows up in turn.events is never lost", () =>
+    Effect.gen(function*() {
+      const service = yield* Approvals.make({ commandExecution: Approvals.manual })
+      yield* Effect.gen(function*() {
+        const thread = yield* Codex.startThread()
+        const turn = yield* thread.turn("make")
+        // answer from the event stream itself, at the first moment possible
+        const answered = yield* turn.events.pipe(
+          Stream.filter(TurnEvent.is("ApprovalRequested")),
+          Stream.mapEffect((event) => service.respond(event.requestId, { decision: "accept" })),
+          Stream.runCollect
+        )
+        assert.deepStrictEqual(answered, [true])
+        const result = yield* turn.result
+        assert.strictEqual(itemOf(result.items, "commandExecution")!.status, "completed")
+        assert.strictEqual((yield* service.pending).length, 0)
+      }).pipe(
+        Effect.scoped,
+        provide([CodexTest.turn(CodexTest.command("make", { approval: true }), CodexTest.reply("done"))], {
+          approvals: Layer.succeed(Approvals.Approvals, service)
+        })
+      )
+    }))
+
+  it("unwrapShell reads codex's unquoted one-word commands", () => {
+    assert.strictEqual(Approvals.unwrapShell("/bin/bash -lc ls"), "ls")
+    assert.isTrue(Approvals.isReadOnlyCommand("/bin/bash -lc ls"))
+    assert.isTrue(Approvals.isReadOnlyCommand("/bin/bash -lc pwd"))
+    assert.isFalse(Approvals.isReadOnlyCommand("/bin/bash -lc reboot"))
+  })
+})

@@ -33,6 +33,7 @@
  */
 import { Cause, Context, Deferred, Duration, Effect, Layer, Option, Predicate } from "effect"
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
+import * as Shell from "../schema/internal/shell.ts"
 import type { RequestId } from "../schema/JsonRpc.ts"
 import type * as AppServerClient from "./AppServerClient.ts"
 
@@ -139,6 +140,12 @@ export interface Service {
    * nothing is waiting on that id.
    */
   readonly respond: (requestId: RequestId, response: unknown) => Effect.Effect<boolean>
+  /**
+   * Registers a request left to {@link manual} as pending, before the request
+   * is shown to anyone (so {@link respond} right after `ApprovalRequested`
+   * finds it). Other requests are ignored.
+   */
+  readonly prepare: (request: AppServerClient.ServerRequest) => Effect.Effect<void>
   /** Settles a pending manual request with its default answer (codex resolved it). */
   readonly settle: (requestId: RequestId) => Effect.Effect<void>
   /** The requests waiting for {@link respond}. */
@@ -222,7 +229,10 @@ const toReviewDecision = (decision: unknown): Protocol.ReviewDecision => {
 export const make = <R = never>(handlers: Handlers<R> = {}): Effect.Effect<Service, never, R> =>
   Effect.map(Effect.context<R>(), (context) => {
     const timeout = handlers.timeout === undefined ? undefined : Duration.fromInputUnsafe(handlers.timeout)
-    const waiting = new Map<RequestId, { readonly info: PendingRequest; readonly deferred: Deferred.Deferred<unknown> }>()
+    const waiting = new Map<
+      RequestId,
+      { readonly info: PendingRequest; readonly deferred: Deferred.Deferred<unknown>; answered: boolean }
+    >()
 
     const handlerFor = (method: string): { handler: AnyHandler; wrap: (decision: unknown) => unknown } => {
       switch (method) {
@@ -249,19 +259,36 @@ export const make = <R = never>(handlers: Handlers<R> = {}): Effect.Effect<Servi
       }
     }
 
+    // Entries are made when the request is first seen (`prepare`, called before
+    // the request reaches any turn stream) or when its handler runs, whichever
+    // comes first, so `respond` right after `ApprovalRequested` finds it.
+    const entryFor = (request: AppServerClient.ServerRequest) => {
+      let entry = waiting.get(request.id)
+      if (entry === undefined) {
+        entry = {
+          info: { requestId: request.id, method: request.method, params: request.params },
+          deferred: Deferred.makeUnsafe<unknown>(),
+          answered: false
+        }
+        waiting.set(request.id, entry)
+      }
+      return entry
+    }
+
     const awaitManual = (request: AppServerClient.ServerRequest) =>
       Effect.acquireUseRelease(
-        Effect.sync(() => {
-          const deferred = Deferred.makeUnsafe<unknown>()
-          waiting.set(request.id, {
-            info: { requestId: request.id, method: request.method, params: request.params },
-            deferred
-          })
-          return deferred
-        }),
+        Effect.sync(() => entryFor(request).deferred),
         Deferred.await,
         () => Effect.sync(() => waiting.delete(request.id))
       )
+
+    const answer = (requestId: RequestId, response: (method: string) => unknown) =>
+      Effect.suspend(() => {
+        const entry = waiting.get(requestId)
+        if (entry === undefined || entry.answered) return Effect.succeed(false)
+        entry.answered = true
+        return Effect.as(Deferred.succeed(entry.deferred, response(entry.info.method)), true)
+      })
 
     const answerOf = (request: AppServerClient.ServerRequest): Effect.Effect<unknown> => {
       const fallback = defaultResponse(request.method)
@@ -296,22 +323,18 @@ export const make = <R = never>(handlers: Handlers<R> = {}): Effect.Effect<Servi
         (RECOGNIZED as ReadonlyArray<string>).includes(request.method)
           ? Effect.map(answerOf(request), (result) => Option.some({ _tag: "Result" as const, result }))
           : Effect.succeedNone,
+      prepare: (request) =>
+        Effect.sync(() => {
+          if (isManual(handlerFor(request.method).handler) && (RECOGNIZED as ReadonlyArray<string>).includes(request.method)) {
+            entryFor(request)
+          }
+        }),
       respond: (requestId, response) =>
-        Effect.suspend(() => {
-          const entry = waiting.get(requestId)
-          if (entry === undefined) return Effect.succeed(false)
-          waiting.delete(requestId)
-          const { wrap } = handlerFor(entry.info.method)
-          return Effect.as(Deferred.succeed(entry.deferred, unwrapFor(entry.info.method, response, wrap)), true)
-        }),
-      settle: (requestId) =>
-        Effect.suspend(() => {
-          const entry = waiting.get(requestId)
-          if (entry === undefined) return Effect.void
-          waiting.delete(requestId)
-          return Effect.asVoid(Deferred.succeed(entry.deferred, defaultResponse(entry.info.method)))
-        }),
-      pending: Effect.sync(() => Array.from(waiting.values(), (entry) => entry.info))
+        answer(requestId, (method) => unwrapFor(method, response, handlerFor(method).wrap)),
+      settle: (requestId) => Effect.asVoid(answer(requestId, defaultResponse)),
+      pending: Effect.sync(() =>
+        Array.from(waiting.values()).filter((entry) => !entry.answered).map((entry) => entry.info)
+      )
     })
   })
 
@@ -449,10 +472,7 @@ export const acceptCommandsMatching = <R = never>(
  * @category utils
  * @since 0.1.0
  */
-export const unwrapShell = (command: string): string => {
-  const match = /^(?:\/\S*\/)?(?:ba|z)?sh\s+-l?c\s+(['"])([\s\S]*)\1$/.exec(command.trim())
-  return match === null ? command.trim() : match[2]!.replace(/'\\''/g, "'")
-}
+export const unwrapShell: (command: string) => string = Shell.unwrapShell
 
 /**
  * Commands that only read: `git status|diff|log|show|branch`, `ls`, `cat`,

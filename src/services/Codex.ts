@@ -110,6 +110,10 @@ export const make = Effect.gen(function*() {
   yield* events.pipe(
     Stream.runForEach((incoming) =>
       Effect.suspend(() => {
+        if (incoming._tag === "ServerRequest") {
+          // registered before the turn's stream shows it, so a UI can answer at once
+          return Effect.andThen(approvals.prepare(incoming), Effect.sync(() => router.route(incoming)))
+        }
         router.route(incoming)
         if (incoming._tag === "Notification" && incoming.method === "serverRequest/resolved") {
           return approvals.settle(incoming.params.requestId)

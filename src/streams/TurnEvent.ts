@@ -21,6 +21,7 @@
 import { Result, Stream } from "effect"
 import type { ServerRequestMethod, ServerRequestParamsByMethod } from "../schema/generated/Methods.gen.ts"
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
+import { unwrapShell } from "../schema/internal/shell.ts"
 import type { RequestId } from "../schema/JsonRpc.ts"
 import type { Incoming } from "../services/AppServerClient.ts"
 
@@ -302,7 +303,7 @@ export const describe = (event: TurnEvent): string | undefined => {
     case "ItemStarted":
       switch (event.item.type) {
         case "commandExecution":
-          return `running: ${event.item.command}`
+          return `running: ${unwrapShell(event.item.command)}`
         case "fileChange":
           return `editing ${event.item.changes.length} file(s)`
         case "dynamicToolCall":
