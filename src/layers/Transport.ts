@@ -14,6 +14,7 @@ import { Cause, Context, Deferred, Duration, Effect, Option, Queue, Redacted, Sc
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import * as Socket from "effect/socket/Socket"
 import * as CodexError from "../services/CodexError.ts"
+import * as ProcessTree from "./internal/processTree.ts"
 
 /**
  * The transport service: `send` one message, read `incoming` messages.
@@ -38,6 +39,9 @@ export interface Service {
  * @since 0.1.0
  */
 export class Transport extends Context.Service<Transport, Service>()("effect-codex/Transport") {}
+
+/** The environment variable that marks the processes of one codex instance. */
+const INSTANCE_ENV = "EFFECT_CODEX_INSTANCE"
 
 /** How many stderr lines a `ProcessExited` keeps. */
 const STDERR_TAIL_LINES = 50
@@ -83,10 +87,13 @@ export const stdio = Effect.fnUntraced(function*(
 ): Effect.fn.Return<Service, CodexError.CodexError, ChildProcessSpawner.ChildProcessSpawner | Scope.Scope> {
   const shutdownTimeout = Duration.fromInputUnsafe(options.shutdownTimeout ?? "3 seconds")
   const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
+  // Marks every process this codex starts (they inherit it), so teardown can
+  // find the helpers that escape its process group, even once reparented.
+  const instance = `${process.pid}-${Math.random().toString(36).slice(2)}`
   const handle = yield* spawner.spawn(
     ChildProcess.make(options.command, options.args, {
       cwd: options.cwd,
-      env: options.env,
+      env: { ...options.env, [INSTANCE_ENV]: instance },
       extendEnv: options.inheritEnv ?? true,
       stdin: "pipe",
       stdout: "pipe",
@@ -129,7 +136,7 @@ export const stdio = Effect.fnUntraced(function*(
 
   const exited = Effect.gen(function*() {
     const exit = yield* handle.exitCode.pipe(Effect.result, Effect.timeoutOption(shutdownTimeout))
-    yield* Deferred.await(stderrDone).pipe(Effect.timeoutOption("200 millis"))
+    yield* Deferred.await(stderrDone).pipe(Effect.timeoutOption("50 millis"))
     const tail = stderrTail.slice()
     if (Option.isNone(exit)) {
       return CodexError.make(new CodexError.TransportError({ description: "codex closed stdout but kept running" }))
@@ -152,14 +159,25 @@ export const stdio = Effect.fnUntraced(function*(
   // shutdownTimeout and needed SIGTERM (measured: 3.1 s instead of ~20 ms).
   // The queue is bounded, so a slow reader still slows codex down as before.
   const lines = yield* Queue.bounded<string, CodexError.CodexError | Cause.Done>(LINE_BUFFER)
+  const stdoutDone = yield* Deferred.make<void>()
   yield* handle.stdout.pipe(
     Stream.decodeText(),
     Stream.splitLines,
     Stream.runForEachArray((chunk) => Queue.offerAll(lines, chunk)),
     // A broken stdout: the exit status says why.
     Effect.ignore,
+    Effect.andThen(Deferred.succeed(stdoutDone, undefined)),
     Effect.andThen(exited),
     Effect.flatMap((error) => Queue.fail(lines, error)),
+    Effect.forkScoped
+  )
+  // A process that exits while something it started still holds stdout open
+  // must still end the connection: after the exit, stdout gets a moment to
+  // drain, then the reader is told.
+  yield* handle.exitCode.pipe(
+    Effect.ignore,
+    Effect.andThen(Deferred.await(stdoutDone).pipe(Effect.timeoutOption("1 second"))),
+    Effect.flatMap((drained) => Option.isSome(drained) ? Effect.void : Effect.flatMap(exited, (e) => Queue.fail(lines, e))),
     Effect.forkScoped
   )
 
@@ -167,11 +185,14 @@ export const stdio = Effect.fnUntraced(function*(
     Effect.gen(function*() {
       // From now on what codex still writes is read and dropped: nobody listens.
       yield* Queue.shutdown(lines)
+      // Helpers codex started in sessions of their own escape the group kill.
+      const started = ProcessTree.descendants(handle.pid)
       yield* Queue.end(outbound)
       const done = yield* handle.exitCode.pipe(Effect.timeoutOption(shutdownTimeout), Effect.option)
       if (Option.isNone(done) || Option.isNone(done.value)) {
         yield* handle.kill({ killSignal: "SIGTERM", forceKillAfter: shutdownTimeout }).pipe(Effect.ignore)
       }
+      ProcessTree.kill([...started, ...ProcessTree.withEnv(INSTANCE_ENV, instance)], process.pid)
       void writer
     })
   )

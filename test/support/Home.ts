@@ -39,14 +39,16 @@ export const pidsMatching = (needle: string): ReadonlyArray<number> =>
  * codex gets its CODEX_HOME through the environment (not the command line), and
  * so does everything it or a wrapper script starts, so
  * `pidsWithEnv("CODEX_HOME", home)` finds every process a test left behind.
- * Zombies have an empty environ and are not counted.
+ * Zombies (dead, waiting to be reaped by init) are not counted.
  */
 export const pidsWithEnv = (name: string, value: string): ReadonlyArray<number> => {
   const needle = `${name}=${value}`
   return NodeFs.readdirSync("/proc").flatMap((entry) => {
     if (!/^\d+$/.test(entry)) return []
     try {
-      return NodeFs.readFileSync(`/proc/${entry}/environ`, "utf8").split("\0").includes(needle) ? [Number(entry)] : []
+      if (!NodeFs.readFileSync(`/proc/${entry}/environ`, "utf8").split("\0").includes(needle)) return []
+      const stat = NodeFs.readFileSync(`/proc/${entry}/stat`, "utf8")
+      return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z") ? [] : [Number(entry)]
     } catch {
       return []
     }
