@@ -1,0 +1,115 @@
+/**
+ * `npm run bench`: the SDK against a minimal raw JSON-RPC client, same codex binary, offline.
+ *
+ * Usage: node bench/run.ts [--quick] [--only=overhead,throughput,startup]
+ *                          [--samples=N] [--rounds=N] [--startup-samples=N] [--out=DIR]
+ *
+ * Prints a Markdown report on stdout (progress goes to stderr) and writes
+ * `<out>/latest.md` and `<out>/latest.json` (default out: bench/results).
+ * See bench/README.md for what is measured and how fairness is handled.
+ */
+import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
+import { parseArgs } from "node:util"
+import { type BenchConfig, type BenchContext, homeFactory, machineInfo, type Section, type SectionResult, table } from "./harness.ts"
+import { overhead } from "./overhead.ts"
+import { startup } from "./startup.ts"
+import { throughput } from "./throughput.ts"
+
+/**
+ * The sections, in run order. Extension point: planned sections go here as they are written —
+ * `eventPipeline` (a fake app-server floods 200k deltas into one turn; events/s through
+ * `turn.events` vs a raw JSON.parse loop; heap after the turn) and `turnLatency` (20 sequential
+ * turns against `LocalModel`: SDK vs `@openai/codex-sdk` vs raw JSON-RPC). Each is a `Section`
+ * (bench/harness.ts) in its own bench/<name>.ts.
+ */
+const SECTIONS: ReadonlyArray<Section> = [overhead, throughput, startup]
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    only: { type: "string" },
+    samples: { type: "string" },
+    rounds: { type: "string" },
+    "startup-samples": { type: "string" },
+    out: { type: "string" }
+  }
+})
+
+const int = (value: string | undefined, fallback: number): number => {
+  if (value === undefined) return fallback
+  const n = Number.parseInt(value, 10)
+  if (!Number.isFinite(n) || n < 1) throw new Error(`expected a positive integer, got ${value}`)
+  return n
+}
+
+const quick = values.quick ?? false
+const config: BenchConfig = {
+  quick,
+  samples: int(values.samples, quick ? 100 : 500),
+  rounds: int(values.rounds, quick ? 2 : 5),
+  startupSamples: int(values["startup-samples"], quick ? 3 : 10)
+}
+const only = values.only?.split(",").map((s) => s.trim()).filter((s) => s.length > 0)
+const unknown = only?.filter((id) => !SECTIONS.some((s) => s.id === id)) ?? []
+if (unknown.length > 0) throw new Error(`unknown section(s): ${unknown.join(", ")}; known: ${SECTIONS.map((s) => s.id).join(", ")}`)
+const selected = SECTIONS.filter((s) => only === undefined || only.includes(s.id))
+const outDir = NodePath.resolve(values.out ?? NodePath.join(import.meta.dirname, "results"))
+
+const log = (line: string) => process.stderr.write(line + "\n")
+const homes = homeFactory()
+const ctx: BenchContext = { config, makeHome: homes.makeHome, log }
+
+const main = async () => {
+  const machine = machineInfo()
+  log(`effect-codex bench: ${machine.codex}, Node ${machine.node}, ${machine.cpus} cpus (${machine.cpuModel})`)
+  const started = performance.now()
+  const results: Array<{ readonly section: Section; readonly result: SectionResult; readonly seconds: number }> = []
+  try {
+    for (const section of selected) {
+      log(`[${section.id}] ${section.title}`)
+      const t0 = performance.now()
+      const result = await section.run(ctx)
+      results.push({ section, result, seconds: Math.round((performance.now() - t0) / 100) / 10 })
+    }
+  } finally {
+    homes.cleanup()
+  }
+  const totalSeconds = Math.round((performance.now() - started) / 100) / 10
+  const targets = results.flatMap((r) => r.result.targets)
+
+  const markdown = [
+    "# effect-codex benchmark",
+    "",
+    `${machine.date} · ${machine.codex} (native binary) · Node ${machine.node} · effect ${machine.effect} · ${machine.cpus} cpus (${machine.cpuModel}), ${machine.totalMemGiB} GiB · ${machine.os} · load average at start ${machine.loadAvgAtStart.join(" / ")}`,
+    "",
+    `Both clients run in this one Node process, each against its own \`codex app-server\` (own CODEX_HOME, same binary, args and env); measurements alternate between them${machine.gcBetweenBlocks ? " with a forced GC before each block" : ""}. Total ${totalSeconds} s${config.quick ? " (--quick)" : ""}.`,
+    "",
+    "## Targets",
+    "",
+    table(["check", "value", "target", "result"], targets.map((t) => [t.name, t.value, t.target, t.pass ? "PASS" : "**MISS**"])),
+    ...results.flatMap(({ section, result, seconds }) => ["", `## ${section.title}`, "", result.markdown, "", `_${seconds} s_`]),
+    ""
+  ].join("\n")
+
+  const json = {
+    machine,
+    config,
+    totalSeconds,
+    targets,
+    sections: Object.fromEntries(results.map(({ section, result, seconds }) => [section.id, { seconds, ...(result.data as object) }]))
+  }
+  NodeFs.mkdirSync(outDir, { recursive: true })
+  NodeFs.writeFileSync(NodePath.join(outDir, "latest.md"), markdown)
+  NodeFs.writeFileSync(NodePath.join(outDir, "latest.json"), JSON.stringify(json, null, 2) + "\n")
+  process.stdout.write(markdown)
+  log(`wrote ${NodePath.relative(process.cwd(), NodePath.join(outDir, "latest.md"))} and latest.json`)
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error)
+    process.exit(1)
+  }
+)
