@@ -17,20 +17,34 @@ import * as CodexError from "../services/CodexError.ts"
 import * as ProcessTree from "./internal/processTree.ts"
 
 /**
- * The transport service: `send` one message, read `incoming` messages.
+ * The transport service: `offer` one message, read `incoming` messages.
  *
  * @category models
  * @since 0.1.0
  */
 export interface Service {
-  /** Sends one serialized JSON message (no trailing newline). */
-  readonly send: (message: string) => Effect.Effect<void, CodexError.CodexError>
+  /**
+   * Queues one serialized JSON message (no trailing newline) for sending,
+   * without suspending: the hot path of every request. `false` when the
+   * connection is closed. Writing happens in order on the transport's own fiber.
+   */
+  readonly offer: (message: string) => boolean
   /**
    * Every message the server sends, in order. Meant for one consumer (the
    * client's reader); fails when the connection ends.
    */
   readonly incoming: Stream.Stream<string, CodexError.CodexError>
 }
+
+/**
+ * Sends one message: {@link Service.offer} as an Effect that fails with
+ * `Closed` when the connection is closed.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const send = (transport: Service, message: string): Effect.Effect<void, CodexError.CodexError> =>
+  Effect.suspend(() => transport.offer(message) ? Effect.void : Effect.fail(CodexError.make(new CodexError.Closed())))
 
 /**
  * The key of the transport service.
@@ -200,12 +214,7 @@ export const stdio = Effect.fnUntraced(function*(
   const incoming: Stream.Stream<string, CodexError.CodexError> = Stream.fromQueue(lines)
 
   return Transport.of({
-    send: (message) =>
-      Queue.offer(outbound, message + "\n").pipe(
-        Effect.flatMap((accepted) =>
-          accepted ? Effect.void : Effect.fail(CodexError.make(new CodexError.Closed()))
-        )
-      ),
+    offer: (message) => Queue.offerUnsafe(outbound, message + "\n"),
     incoming
   })
 })
@@ -247,9 +256,16 @@ export const webSocket = Effect.fnUntraced(function*(
     )
   const pull = yield* Socket.readerString(socket).pipe(Effect.mapError(toError))
   const write = yield* socket.writer
-  // The writer waits for the socket to open; a socket that never opens must
-  // not leave `send` waiting forever (the reader reports the failure).
-  const failed = yield* Deferred.make<never, CodexError.CodexError>()
+  // Messages wait in a queue for the writer fiber: the socket's writer waits
+  // for the socket to open, which must not block whoever offers a message.
+  const outbound = yield* Queue.unbounded<string, Cause.Done>()
+  let writeError: CodexError.CodexError | undefined
+  yield* Stream.fromQueue(outbound).pipe(
+    Stream.runForEachArray((batch) => write.writeAll(batch)),
+    Effect.mapError(toError),
+    Effect.catch((error) => Effect.sync(() => void (writeError ??= error))),
+    Effect.forkScoped
+  )
   const incoming = Stream.fromPull(Effect.succeed(
     pull.pipe(
       Effect.catch((error): Effect.Effect<never, CodexError.CodexError | Cause.Done> =>
@@ -262,14 +278,12 @@ export const webSocket = Effect.fnUntraced(function*(
     Stream.concat(Stream.fail(toError(new Socket.SocketError({
       reason: new Socket.SocketCloseError({ code: 1000 })
     })))),
-    Stream.tapError((error) => Deferred.fail(failed, error))
+    // a writer that failed first says why (the reader may only see the close)
+    Stream.mapError((error) => writeError ?? error),
+    Stream.onExit(() => Queue.end(outbound))
   )
   return Transport.of({
-    send: (message) =>
-      write.write(message).pipe(
-        Effect.mapError(toError),
-        Effect.raceFirst(Deferred.await(failed))
-      ),
+    offer: (message) => Queue.offerUnsafe(outbound, message),
     incoming
   })
 })
@@ -300,15 +314,9 @@ export const inMemory: Effect.Effect<{ readonly transport: Service; readonly ser
   function*() {
     const toClient = yield* Queue.unbounded<string, CodexError.CodexError | Cause.Done>()
     const toServer = yield* Queue.unbounded<string, Cause.Done>()
-    // What the client sees after `close`: sends fail with the same reason as the reader.
     let closedWith: CodexError.CodexError | undefined
     const transport = Transport.of({
-      send: (message) =>
-        Queue.offer(toServer, message).pipe(
-          Effect.flatMap((accepted) =>
-            accepted ? Effect.void : Effect.fail(closedWith ?? CodexError.make(new CodexError.Closed()))
-          )
-        ),
+      offer: (message) => Queue.offerUnsafe(toServer, message),
       incoming: Stream.fromQueue(toClient)
     })
     const server: InMemoryServer = {

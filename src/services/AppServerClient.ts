@@ -15,6 +15,7 @@
  */
 import {
   Cause,
+  Clock,
   Context,
   Deferred,
   Duration,
@@ -26,7 +27,6 @@ import {
   Schedule,
   Schema,
   Scope,
-  Semaphore,
   Stream
 } from "effect"
 import {
@@ -45,8 +45,9 @@ import {
 } from "../schema/generated/Methods.gen.ts"
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 import * as JsonRpc from "../schema/JsonRpc.ts"
-import { Transport } from "../layers/Transport.ts"
+import * as Transport from "../layers/Transport.ts"
 import * as CodexError from "./CodexError.ts"
+import { InFlight } from "./internal/inflight.ts"
 
 /**
  * A notification the pinned protocol knows, with decoded params.
@@ -223,6 +224,40 @@ const isOverloaded = (error: CodexError.CodexError) =>
 
 const parseOptions = { onExcessProperty: "ignore" } as const
 
+/** How often deadlines are checked; a request times out at most this late. */
+const SWEEP_INTERVAL = Duration.millis(100)
+
+interface MethodCodec {
+  readonly encode: (params: unknown) => Exit.Exit<unknown, Schema.SchemaError>
+  readonly decode: (result: unknown) => Exit.Exit<unknown, Schema.SchemaError>
+}
+
+const identity: MethodCodec = { encode: Exit.succeed, decode: Exit.succeed }
+const codecs = new Map<string, MethodCodec>()
+
+// Built once per method: the params encoder and the response decoder.
+const codecOf = (method: string): MethodCodec => {
+  let codec = codecs.get(method)
+  if (codec === undefined) {
+    const params = (ClientRequestParams as Record<string, Schema.Top | undefined>)[method]
+    const response = (ClientRequestResponses as Record<string, Schema.Top | undefined>)[method]
+    const encode = params === undefined ? undefined : Schema.encodeUnknownExit(params as Schema.Codec<unknown, unknown>)
+    const decode = response === undefined ? undefined : Schema.decodeUnknownExit(response as Schema.Decoder<unknown>)
+    codec = {
+      encode: encode === undefined ? identity.encode : (value) => encode(value),
+      decode: decode === undefined ? identity.decode : (value) => decode(value, parseOptions)
+    }
+    codecs.set(method, codec)
+  }
+  return codec
+}
+
+const issueOf = (exit: Exit.Exit<unknown, Schema.SchemaError>): string => {
+  if (Exit.isSuccess(exit)) return ""
+  const error = Cause.findErrorOption(exit.cause)
+  return Option.isSome(error) ? error.value.message : Cause.pretty(exit.cause)
+}
+
 /**
  * Builds a client over the {@link Transport} in context and performs the
  * `initialize` / `initialized` handshake.
@@ -232,34 +267,38 @@ const parseOptions = { onExcessProperty: "ignore" } as const
  */
 export const make = Effect.fnUntraced(function*(
   options: Options = {}
-): Effect.fn.Return<Service, CodexError.CodexError, Transport | Scope.Scope> {
-  const transport = yield* Transport
+): Effect.fn.Return<Service, CodexError.CodexError, Transport.Transport | Scope.Scope> {
+  const transport = yield* Transport.Transport
   const scope = yield* Scope.Scope
-  const requestTimeout = Duration.fromInputUnsafe(options.requestTimeout ?? "5 minutes")
+  const requestTimeout = Duration.toMillis(Duration.fromInputUnsafe(options.requestTimeout ?? "5 minutes"))
   const overloadRetry = options.overloadRetry ?? defaultOverloadRetry
-  const window = yield* Semaphore.make(Math.max(1, options.maxInFlight ?? 64))
+  const clock = yield* Clock.Clock
 
   const hub = yield* PubSub.unbounded<Incoming | Terminal>()
-  const pending = new Map<JsonRpc.RequestId, Deferred.Deferred<unknown, CodexError.CodexError>>()
   const handlers: Array<ServerRequestHandler> = []
   const closed = yield* Deferred.make<CodexError.CodexError>()
   let failure: CodexError.CodexError | undefined
-  let nextId = 1
+  const inFlight = new InFlight({
+    max: options.maxInFlight ?? 64,
+    offer: transport.offer,
+    now: () => clock.currentTimeMillisUnsafe(),
+    onTimeout: (method) => CodexError.make(new CodexError.Timeout({ method })),
+    onClosed: () => CodexError.make(new CodexError.Closed())
+  })
 
   // Ends the connection once: fails every pending request and ends every subscriber after what it already has.
   const terminate = (error: CodexError.CodexError) =>
     Effect.suspend(() => {
       if (failure !== undefined) return Effect.void
       failure = error
-      const waiting = Array.from(pending.values())
-      pending.clear()
-      return Effect.forEach(waiting, (deferred) => Deferred.fail(deferred, error), { discard: true }).pipe(
-        Effect.andThen(PubSub.publish(hub, { _tag: "Terminal", error })),
-        Effect.andThen(Deferred.succeed(closed, error))
+      inFlight.fail(error)
+      return PubSub.publish(hub, { _tag: "Terminal", error }).pipe(
+        Effect.andThen(Deferred.succeed(closed, error)),
+        Effect.asVoid
       )
     })
 
-  const send = (line: string) => failure !== undefined ? Effect.fail(failure) : transport.send(line)
+  const send = (line: string) => failure !== undefined ? Effect.fail(failure) : Transport.send(transport, line)
 
   const answer = (id: JsonRpc.RequestId, method: string, reply: ServerRequestAnswer) => {
     if (reply._tag === "Error") return send(JsonRpc.encodeError(id, reply.error))
@@ -312,38 +351,38 @@ export const make = Effect.fnUntraced(function*(
       : { _tag: "UnknownNotification", method, params }
   }
 
-  const onMessage = (line: string): Effect.Effect<void> => {
+  const rpcError = (method: string, error: JsonRpc.ErrorObject) =>
+    Effect.fail(CodexError.make(
+      new CodexError.RpcError({
+        method,
+        code: error.code,
+        message: error.message,
+        ...(error.data === undefined ? {} : { data: error.data })
+      })
+    ))
+
+  // Handles one line at once (responses, notifications) and returns the effect
+  // left to run for it, if any (logs, server-request dispatch), so a batch of
+  // lines costs one Effect, not one per line. Publishing stays in line order.
+  const onMessage = (line: string): Effect.Effect<void> | undefined => {
     const message = JsonRpc.parse(line)
     switch (message._tag) {
       case "Notification": {
         const incoming = decodeNotification(message.method, message.params)
-        if (incoming._tag === "UnknownNotification" && message.method in ServerNotificationParams) {
-          return Effect.logWarning(`codex: ${message.method} params do not match the pinned protocol; passed on raw`)
-            .pipe(Effect.andThen(PubSub.publish(hub, incoming)), Effect.asVoid)
-        }
-        return Effect.asVoid(PubSub.publish(hub, incoming))
+        PubSub.publishUnsafe(hub, incoming)
+        return incoming._tag === "UnknownNotification" && message.method in ServerNotificationParams
+          ? Effect.logWarning(`codex: ${message.method} params do not match the pinned protocol; passed on raw`)
+          : undefined
       }
       case "Response":
-      case "ErrorResponse": {
-        const deferred = message.id === null ? undefined : pending.get(message.id)
-        if (deferred === undefined) {
-          return Effect.logWarning("codex: response to an unknown request id dropped", JsonRpc.preview(line))
-        }
-        pending.delete(message.id!)
-        return message._tag === "Response"
-          ? Effect.asVoid(Deferred.succeed(deferred, message.result))
-          : Effect.asVoid(Deferred.fail(
-            deferred,
-            CodexError.make(
-              new CodexError.RpcError({
-                method: "",
-                code: message.error.code,
-                message: message.error.message,
-                data: message.error.data
-              })
-            )
-          ))
-      }
+        if (inFlight.complete(message.id as number, Effect.succeed(message.result))) return undefined
+        return lateAnswer(message.id, line)
+      case "ErrorResponse":
+        if (
+          message.id !== null &&
+          inFlight.complete(message.id as number, Effect.suspend(() => rpcError("", message.error)))
+        ) return undefined
+        return lateAnswer(message.id, line)
       case "Request": {
         const schema = (ServerRequestParams as Record<string, Schema.Top | undefined>)[message.method]
         if (schema === undefined) {
@@ -365,18 +404,31 @@ export const make = Effect.fnUntraced(function*(
         const request = { _tag: "ServerRequest", id: message.id, method: message.method, params: exit.value } as
           ServerRequest
         // Published first so turn streams show the request before any answer.
-        return PubSub.publish(hub, request).pipe(
-          Effect.andThen(Effect.forkIn(dispatch(request), scope)),
-          Effect.asVoid
-        )
+        PubSub.publishUnsafe(hub, request)
+        return Effect.asVoid(Effect.forkIn(dispatch(request), scope))
       }
       case "Invalid":
         return Effect.logWarning(`codex: dropped a message (${message.reason})`, JsonRpc.preview(line))
     }
   }
 
+  const lateAnswer = (id: JsonRpc.RequestId | null, line: string) =>
+    inFlight.issued(id)
+      // the caller gave up (interrupted, timed out): expected, not a server fault
+      ? Effect.logDebug("codex: late answer to a request nobody waits for", JsonRpc.preview(line))
+      : Effect.logWarning("codex: response to an unknown request id dropped", JsonRpc.preview(line))
+
+  const onBatch = (lines: ReadonlyArray<string>): Effect.Effect<void> => {
+    let rest: Array<Effect.Effect<void>> | undefined
+    for (const line of lines) {
+      const effect = onMessage(line)
+      if (effect !== undefined) (rest ??= []).push(effect)
+    }
+    return rest === undefined ? Effect.void : Effect.forEach(rest, (effect) => effect, { discard: true })
+  }
+
   yield* transport.incoming.pipe(
-    Stream.runForEach(onMessage),
+    Stream.runForEachArray(onBatch),
     Effect.matchCauseEffect({
       onFailure: (cause) => {
         const error = Cause.findErrorOption(cause)
@@ -386,72 +438,59 @@ export const make = Effect.fnUntraced(function*(
     }),
     Effect.forkScoped
   )
+  // One sweeper checks every deadline, on the Clock (so TestClock drives it).
+  yield* Effect.sleep(SWEEP_INTERVAL).pipe(
+    Effect.andThen(Effect.sync(() => inFlight.sweep())),
+    Effect.forever,
+    Effect.forkScoped
+  )
   yield* Effect.addFinalizer(() => terminate(CodexError.make(new CodexError.Closed())))
 
-  const callOnce = (method: string, params: unknown, timeout: Duration.Duration) =>
-    Effect.suspend(() => {
-      if (failure !== undefined) return Effect.fail(failure)
-      const id = nextId++
-      const deferred = Deferred.makeUnsafe<unknown, CodexError.CodexError>()
-      pending.set(id, deferred)
-      return transport.send(JsonRpc.encodeRequest(id, method, params)).pipe(
-        Effect.andThen(Deferred.await(deferred)),
-        Effect.timeoutOrElse({
-          duration: timeout,
-          orElse: () => fail(new CodexError.Timeout({ method }))
-        }),
-        Effect.ensuring(Effect.sync(() => pending.delete(id)))
+  const callOnce = (method: string, params: unknown, timeoutMs: number) =>
+    inFlight.call(method, (id) => JsonRpc.encodeRequest(id, method, params), timeoutMs).pipe(
+      Effect.catchIf(
+        (error) => error.reason._tag === "RpcError" && error.reason.method === "",
+        (error) => Effect.fail(CodexError.make(new CodexError.RpcError({ ...rpcFields(error.reason as CodexError.RpcError), method })))
       )
-    }).pipe(
-      Effect.mapError((error) =>
-        error.reason._tag === "RpcError" && error.reason.method === ""
-          ? CodexError.make(new CodexError.RpcError({ ...rpcFields(error.reason), method }))
-          : error
-      ),
-      window.withPermit
     )
 
-  const requestRaw = (method: string, params: unknown, options?: RequestOptions) =>
-    callOnce(
-      method,
-      params,
-      options?.timeout === undefined ? requestTimeout : Duration.fromInputUnsafe(options.timeout)
-    ).pipe(
-      Effect.retry({ schedule: overloadRetry, while: isOverloaded }),
-      Effect.catchIf(isOverloaded, () => fail(new CodexError.Overloaded({ method })))
+  const requestRaw = (method: string, params: unknown, options?: RequestOptions) => {
+    const timeoutMs = options?.timeout === undefined
+      ? requestTimeout
+      : Duration.toMillis(Duration.fromInputUnsafe(options.timeout))
+    // The retry machinery only starts after a first -32001 (the common path stays lean).
+    return callOnce(method, params, timeoutMs).pipe(
+      Effect.catchIf(isOverloaded, (first) => {
+        let replay: CodexError.CodexError | undefined = first
+        return Effect.suspend(() => {
+          if (replay === undefined) return callOnce(method, params, timeoutMs)
+          const error = replay
+          replay = undefined
+          return Effect.fail(error)
+        }).pipe(
+          Effect.retry({ schedule: overloadRetry, while: isOverloaded }),
+          Effect.catchIf(isOverloaded, () => fail(new CodexError.Overloaded({ method })))
+        )
+      })
     )
+  }
 
   const request = <M extends ClientRequestMethod>(
     method: M,
     params: ClientRequestParamsByMethod[M],
     options?: RequestOptions
   ): Effect.Effect<ClientRequestResponseByMethod[M], CodexError.CodexError> => {
-    const paramsSchema = (ClientRequestParams as Record<string, Schema.Top | undefined>)[method]
-    const responseSchema = (ClientRequestResponses as Record<string, Schema.Top | undefined>)[method]
-    const encode = paramsSchema === undefined
-      ? Effect.succeed(params as unknown)
-      : Schema.encodeUnknownEffect(paramsSchema as Schema.Codec<unknown, unknown>)(params).pipe(
-        Effect.mapError((issue) =>
-          CodexError.make(
-            new CodexError.ProtocolError({ method, description: `invalid params: ${issue.message}` })
-          )
-        )
-      )
-    return encode.pipe(
-      Effect.flatMap((encoded) => requestRaw(method, encoded, options)),
-      Effect.flatMap((result) =>
-        responseSchema === undefined
-          ? Effect.succeed(result)
-          : Schema.decodeUnknownEffect(responseSchema as Schema.Decoder<unknown>)(result, parseOptions).pipe(
-            Effect.mapError((issue) =>
-              CodexError.make(
-                new CodexError.ProtocolError({ method, description: `unexpected response: ${issue.message}` })
-              )
-            )
-          )
-      ),
-      Effect.withSpan(`AppServerClient.request`, { attributes: { "codex.method": method } })
-    ) as Effect.Effect<ClientRequestResponseByMethod[M], CodexError.CodexError>
+    const codec = codecOf(method)
+    const encoded = codec.encode(params)
+    if (Exit.isFailure(encoded)) {
+      return fail(new CodexError.ProtocolError({ method, description: `invalid params: ${issueOf(encoded)}` }))
+    }
+    return Effect.flatMap(requestRaw(method, encoded.value, options), (result) => {
+      const decoded = codec.decode(result)
+      return Exit.isSuccess(decoded)
+        ? Effect.succeed(decoded.value)
+        : fail(new CodexError.ProtocolError({ method, description: `unexpected response: ${issueOf(decoded)}` }))
+    }) as Effect.Effect<ClientRequestResponseByMethod[M], CodexError.CodexError>
   }
 
   const toStream = (subscription: PubSub.Subscription<Incoming | Terminal>) =>

@@ -247,11 +247,13 @@ export const recordTransport = (
     )
     let closed = false
     yield* Effect.addFinalizer(() => Effect.sync(() => void (closed = true)))
-    const write = (dir: string, line: string) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Effect.sync(() => {
-          if (!closed) NodeFs.writeSync(fd, serialize(dir, now - start, line, options, replacements))
-        }))
+    const clock = yield* Clock.Clock
+    const writeUnsafe = (dir: string, line: string) => {
+      if (!closed) {
+        NodeFs.writeSync(fd, serialize(dir, clock.currentTimeMillisUnsafe() - start, line, options, replacements))
+      }
+    }
+    const write = (dir: string, line: string) => Effect.sync(() => writeUnsafe(dir, line))
     const writeRaw = (value: unknown) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
         Effect.sync(() => {
@@ -259,7 +261,10 @@ export const recordTransport = (
         }))
     if (options.note !== undefined) yield* writeRaw({ dir: "note", msg: options.note })
     return {
-      send: (message) => write("c2s", message).pipe(Effect.andThen(transport.send(message))),
+      offer: (message) => {
+        writeUnsafe("c2s", message)
+        return transport.offer(message)
+      },
       incoming: transport.incoming.pipe(
         Stream.tap((line) => write("s2c", line)),
         Stream.tapError((error) =>

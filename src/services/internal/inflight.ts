@@ -1,0 +1,160 @@
+/**
+ * The requests of one connection: a window of at most `max` in flight (the
+ * rest wait in FIFO order), the pending map that responses complete, and
+ * deadlines.
+ *
+ * This is the hot path of every request, so it is plain mutable state driven
+ * by callbacks: a request costs one `Effect.callback`, no fiber, no timer of
+ * its own (one sweeper checks every deadline on the `Clock`, so `TestClock`
+ * drives timeouts in tests).
+ *
+ * @internal
+ */
+import { Effect, Exit } from "effect"
+import type * as CodexError from "../CodexError.ts"
+
+type Resume = (effect: Effect.Effect<unknown, CodexError.CodexError>) => void
+
+interface Entry {
+  readonly method: string
+  readonly encode: (id: number) => string
+  readonly timeoutMs: number
+  readonly resume: Resume
+  id: number
+  deadline: number
+  // queued -> sent -> done; cancelled entries stay in the queue until skipped
+  state: "queued" | "sent" | "done"
+}
+
+/** What happens to a response, seen from the caller. */
+export type Outcome = Exit.Exit<unknown, CodexError.CodexError>
+
+export class InFlight {
+  private readonly sent = new Map<number, Entry>()
+  private readonly queue: Array<Entry> = []
+  private head = 0
+  private count = 0
+  private nextId = 1
+  private failure: CodexError.CodexError | undefined = undefined
+  private readonly max: number
+  private readonly offer: (line: string) => boolean
+  private readonly now: () => number
+  private readonly onTimeout: (method: string) => CodexError.CodexError
+  private readonly onClosed: () => CodexError.CodexError
+
+  constructor(options: {
+    readonly max: number
+    readonly offer: (line: string) => boolean
+    readonly now: () => number
+    readonly onTimeout: (method: string) => CodexError.CodexError
+    readonly onClosed: () => CodexError.CodexError
+  }) {
+    this.max = Math.max(1, options.max)
+    this.offer = options.offer
+    this.now = options.now
+    this.onTimeout = options.onTimeout
+    this.onClosed = options.onClosed
+  }
+
+  /** Sends a request (now, or when the window has room) and waits for its outcome. */
+  call(method: string, encode: (id: number) => string, timeoutMs: number): Effect.Effect<unknown, CodexError.CodexError> {
+    return Effect.callback<unknown, CodexError.CodexError>((resume) => {
+      if (this.failure !== undefined) return resume(Effect.fail(this.failure))
+      const entry: Entry = { method, encode, timeoutMs, resume, id: 0, deadline: 0, state: "queued" }
+      if (this.count < this.max) this.start(entry)
+      else this.queue.push(entry)
+      return Effect.sync(() => this.cancel(entry))
+    })
+  }
+
+  /** Completes the request with this id. `false` when no request waits on it. */
+  complete(id: number, outcome: Effect.Effect<unknown, CodexError.CodexError>): boolean {
+    const entry = this.sent.get(id)
+    if (entry === undefined) return false
+    this.sent.delete(id)
+    this.finish(entry, outcome)
+    return true
+  }
+
+  /** Whether `id` is one this connection used (a late answer to a cancelled or timed out request). */
+  issued(id: unknown): boolean {
+    return typeof id === "number" && id > 0 && id < this.nextId
+  }
+
+  /** Fails every request whose deadline has passed. */
+  sweep(): void {
+    if (this.sent.size === 0) return
+    const now = this.now()
+    for (const [id, entry] of this.sent) {
+      if (now >= entry.deadline) {
+        this.sent.delete(id)
+        this.finish(entry, Effect.fail(this.onTimeout(entry.method)))
+      }
+    }
+  }
+
+  /** The connection ended: every request, queued or sent, fails with `error`; so do later ones. */
+  fail(error: CodexError.CodexError): void {
+    if (this.failure !== undefined) return
+    this.failure = error
+    const waiting = [...this.sent.values(), ...this.queue.slice(this.head)]
+    this.sent.clear()
+    this.queue.length = 0
+    this.head = 0
+    for (const entry of waiting) {
+      if (entry.state === "done") continue
+      entry.state = "done"
+      entry.resume(Effect.fail(error))
+    }
+  }
+
+  /** How many requests are sent and not answered. */
+  get size(): number {
+    return this.sent.size
+  }
+
+  private start(entry: Entry): void {
+    const id = this.nextId++
+    entry.id = id
+    entry.deadline = this.now() + entry.timeoutMs
+    entry.state = "sent"
+    this.count++
+    this.sent.set(id, entry)
+    if (!this.offer(entry.encode(id))) {
+      this.sent.delete(id)
+      this.finish(entry, Effect.fail(this.failure ?? this.onClosed()))
+    }
+  }
+
+  private finish(entry: Entry, outcome: Effect.Effect<unknown, CodexError.CodexError>): void {
+    if (entry.state === "done") return
+    const wasSent = entry.state === "sent"
+    entry.state = "done"
+    if (wasSent) this.release()
+    entry.resume(outcome)
+  }
+
+  private cancel(entry: Entry): void {
+    if (entry.state === "sent") {
+      // the answer, if it comes, is dropped as a late answer
+      this.sent.delete(entry.id)
+      entry.state = "done"
+      this.release()
+    } else {
+      entry.state = "done"
+    }
+  }
+
+  private release(): void {
+    this.count--
+    while (this.count < this.max && this.head < this.queue.length) {
+      const next = this.queue[this.head++]!
+      if (next.state === "queued") this.start(next)
+    }
+    // compact the queue once its consumed prefix dominates
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head)
+      this.head = 0
+    }
+  }
+}
