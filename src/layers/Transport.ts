@@ -14,7 +14,6 @@ import { Cause, Context, Deferred, Duration, Effect, Option, Queue, Redacted, Sc
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import * as Socket from "effect/socket/Socket"
 import * as CodexError from "../services/CodexError.ts"
-import * as ProcessTree from "./internal/processTree.ts"
 
 /**
  * The transport service: `offer` one message, read `incoming` messages.
@@ -54,8 +53,27 @@ export const send = (transport: Service, message: string): Effect.Effect<void, C
  */
 export class Transport extends Context.Service<Transport, Service>()("effect-codex/Transport") {}
 
-/** The environment variable that marks the processes of one codex instance. */
-const INSTANCE_ENV = "EFFECT_CODEX_INSTANCE"
+/**
+ * A non-suspending offer that wakes the consumer on a microtask. A plain
+ * `offerUnsafe` wakes the waiting fiber on a scheduled task (an event-loop
+ * turn, tens of µs), which every request would pay on its way out; a
+ * microtask still lets the offers of one synchronous burst go out as one batch.
+ */
+const makeOffer = (queue: Queue.Queue<string, Cause.Done>, suffix = "") => {
+  let scheduled = false
+  const flush = () => {
+    scheduled = false
+    Queue.flushUnsafe(queue)
+  }
+  return (message: string): boolean => {
+    if (!Queue.offerUnsafe(queue, suffix === "" ? message : message + suffix)) return false
+    if (!scheduled) {
+      scheduled = true
+      queueMicrotask(flush)
+    }
+    return true
+  }
+}
 
 /** How many stderr lines a `ProcessExited` keeps. */
 const STDERR_TAIL_LINES = 50
@@ -101,13 +119,10 @@ export const stdio = Effect.fnUntraced(function*(
 ): Effect.fn.Return<Service, CodexError.CodexError, ChildProcessSpawner.ChildProcessSpawner | Scope.Scope> {
   const shutdownTimeout = Duration.fromInputUnsafe(options.shutdownTimeout ?? "3 seconds")
   const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
-  // Marks every process this codex starts (they inherit it), so teardown can
-  // find the helpers that escape its process group, even once reparented.
-  const instance = `${process.pid}-${Math.random().toString(36).slice(2)}`
   const handle = yield* spawner.spawn(
     ChildProcess.make(options.command, options.args, {
       cwd: options.cwd,
-      env: { ...options.env, [INSTANCE_ENV]: instance },
+      env: options.env,
       extendEnv: options.inheritEnv ?? true,
       stdin: "pipe",
       stdout: "pipe",
@@ -177,7 +192,8 @@ export const stdio = Effect.fnUntraced(function*(
   yield* handle.stdout.pipe(
     Stream.decodeText(),
     Stream.splitLines,
-    Stream.runForEachArray((chunk) => Queue.offerAll(lines, chunk)),
+    // woken at once: the reader should not wait an event-loop turn per chunk
+    Stream.runForEachArray((chunk) => Effect.andThen(Queue.offerAll(lines, chunk), Effect.sync(() => Queue.flushUnsafe(lines)))),
     // A broken stdout: the exit status says why.
     Effect.ignore,
     Effect.andThen(Deferred.succeed(stdoutDone, undefined)),
@@ -199,14 +215,11 @@ export const stdio = Effect.fnUntraced(function*(
     Effect.gen(function*() {
       // From now on what codex still writes is read and dropped: nobody listens.
       yield* Queue.shutdown(lines)
-      // Helpers codex started in sessions of their own escape the group kill.
-      const started = ProcessTree.descendants(handle.pid)
       yield* Queue.end(outbound)
       const done = yield* handle.exitCode.pipe(Effect.timeoutOption(shutdownTimeout), Effect.option)
       if (Option.isNone(done) || Option.isNone(done.value)) {
         yield* handle.kill({ killSignal: "SIGTERM", forceKillAfter: shutdownTimeout }).pipe(Effect.ignore)
       }
-      ProcessTree.kill([...started, ...ProcessTree.withEnv(INSTANCE_ENV, instance)], process.pid)
       void writer
     })
   )
@@ -214,7 +227,7 @@ export const stdio = Effect.fnUntraced(function*(
   const incoming: Stream.Stream<string, CodexError.CodexError> = Stream.fromQueue(lines)
 
   return Transport.of({
-    offer: (message) => Queue.offerUnsafe(outbound, message + "\n"),
+    offer: makeOffer(outbound, "\n"),
     incoming
   })
 })
@@ -283,7 +296,7 @@ export const webSocket = Effect.fnUntraced(function*(
     Stream.onExit(() => Queue.end(outbound))
   )
   return Transport.of({
-    offer: (message) => Queue.offerUnsafe(outbound, message),
+    offer: makeOffer(outbound),
     incoming
   })
 })
