@@ -13,20 +13,13 @@
  *   node --conditions=source examples/errors-and-retry.ts
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Console, Effect, Predicate, Schedule } from "effect"
-import { Codex, type CodexError } from "effect-codex"
+import { Console, Effect, Schedule } from "effect"
+import { Codex, CodexError } from "effect-codex"
 import { LocalModel } from "effect-codex/testing"
 import * as Backend from "./internal/backend.ts"
 
-// Transient failures worth another try: overload, server errors, dropped streams.
-const isRetryable = (error: CodexError.CodexError): boolean => {
-  const reason = error.reason
-  if (reason._tag === "Overloaded") return true
-  if (reason._tag !== "TurnFailed") return false
-  const info = reason.codexErrorInfo
-  return info === "internalServerError" || info === "serverOverloaded" ||
-    (Predicate.isObject(info) && ("responseStreamDisconnected" in info || "responseTooManyFailedAttempts" in info))
-}
+// `CodexError.isRetryable`: overload, timeouts, 429 / 5xx and dropped streams; not quota, auth or bad requests.
+const isRetryable = CodexError.isRetryable
 
 // Up to 3 retries, 200 ms, 400 ms, 800 ms apart (with jitter).
 const retryPolicy = Schedule.exponential("200 millis").pipe(Schedule.jittered, Schedule.upTo({ times: 3 }))

@@ -23,6 +23,7 @@
  * @since 0.1.0
  */
 import { Predicate, Schema } from "effect"
+import { CodexErrorInfo } from "../schema/generated/Protocol.gen.ts"
 
 const TypeId = "~effect-codex/CodexError" as const
 const ReasonTypeId = "~effect-codex/CodexError/Reason" as const
@@ -172,7 +173,7 @@ export class TurnFailed extends Schema.Error<TurnFailed>("effect-codex/CodexErro
   threadId: Schema.String,
   turnId: Schema.String,
   message: Schema.String,
-  codexErrorInfo: Schema.optional(Schema.Unknown),
+  codexErrorInfo: Schema.optional(CodexErrorInfo),
   additionalDetails: Schema.optional(Schema.NullOr(Schema.String))
 }) {
   readonly [ReasonTypeId] = ReasonTypeId
@@ -307,6 +308,50 @@ export const isCodexError = (u: unknown): u is CodexError => Predicate.hasProper
  * @since 0.1.0
  */
 export const isCodexErrorReason = (u: unknown): u is CodexErrorReason => Predicate.hasProperty(u, ReasonTypeId)
+
+const TRANSIENT_INFO = new Set(["serverOverloaded", "internalServerError", "rateLimitExceeded", "flexUnavailable"])
+
+const transientStatus = (status: number | null | undefined) =>
+  status === undefined || status === null || status === 408 || status === 429 || status >= 500
+
+/**
+ * Whether trying again later may succeed: the server was overloaded or timed
+ * out, or the turn failed for a transient model-side reason (429, 5xx,
+ * overload, a dropped stream). Quota, context window, auth and bad requests
+ * are not retryable.
+ *
+ * ```ts
+ * import { Effect, Schedule } from "effect"
+ * import { CodexError } from "effect-codex"
+ *
+ * declare const run: Effect.Effect<string, CodexError.CodexError>
+ * const robust = run.pipe(
+ *   Effect.retry({ schedule: Schedule.exponential("1 second"), times: 3, while: CodexError.isRetryable })
+ * )
+ * ```
+ *
+ * @category guards
+ * @since 0.1.0
+ */
+export const isRetryable = (error: CodexError): boolean => {
+  const reason = error.reason
+  switch (reason._tag) {
+    case "Overloaded":
+    case "Timeout":
+      return true
+    case "TurnFailed": {
+      const info = reason.codexErrorInfo
+      if (typeof info === "string") return TRANSIENT_INFO.has(info)
+      if (!Predicate.isObject(info)) return false
+      for (const key of ["responseTooManyFailedAttempts", "responseStreamDisconnected", "responseStreamConnectionFailed", "httpConnectionFailed"]) {
+        if (key in info) return transientStatus((info as Record<string, { httpStatusCode?: number | null }>)[key]?.httpStatusCode)
+      }
+      return false
+    }
+    default:
+      return false
+  }
+}
 
 /**
  * Whether a {@link CodexError} means the connection is gone for good (the
