@@ -11,6 +11,7 @@
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { parseArgs } from "node:util"
+import { events } from "./events.ts"
 import { type BenchConfig, type BenchContext, homeFactory, machineInfo, type Section, type SectionResult, table } from "./harness.ts"
 import { overhead } from "./overhead.ts"
 import { startup } from "./startup.ts"
@@ -23,7 +24,7 @@ import { throughput } from "./throughput.ts"
  * turns against `LocalModel`: SDK vs `@openai/codex-sdk` vs raw JSON-RPC). Each is a `Section`
  * (bench/harness.ts) in its own bench/<name>.ts.
  */
-const SECTIONS: ReadonlyArray<Section> = [overhead, throughput, startup]
+const SECTIONS: ReadonlyArray<Section> = [overhead, throughput, startup, events]
 
 const { values } = parseArgs({
   options: {

@@ -43,6 +43,7 @@ import {
   type ServerRequestParamsByMethod,
   ServerRequestResponses
 } from "../schema/generated/Methods.gen.ts"
+import type * as Arr from "effect/Array"
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 import * as JsonRpc from "../schema/JsonRpc.ts"
 import * as Transport from "../layers/Transport.ts"
@@ -493,11 +494,22 @@ export const make = Effect.fnUntraced(function*(
     }) as Effect.Effect<ClientRequestResponseByMethod[M], CodexError.CodexError>
   }
 
-  const toStream = (subscription: PubSub.Subscription<Incoming | Terminal>) =>
-    Stream.fromSubscription(subscription).pipe(
-      Stream.takeUntil((message) => message._tag === "Terminal"),
-      Stream.mapEffect((message) => message._tag === "Terminal" ? Effect.fail(message.error) : Effect.succeed(message))
-    )
+  // Whole batches at a time (a per-element map would cost an Effect per delta); the
+  // Terminal marker ends the stream after everything published before it.
+  const toStream = (subscription: PubSub.Subscription<Incoming | Terminal>): Stream.Stream<Incoming, CodexError.CodexError> =>
+    Stream.fromPull(Effect.sync(() => {
+      let ended: CodexError.CodexError | undefined
+      return Effect.suspend(() =>
+        ended !== undefined ? Effect.fail(ended) : Effect.flatMap(PubSub.takeAll(subscription), (items) => {
+          const end = items.findIndex((item) => item._tag === "Terminal")
+          if (end === -1) return Effect.succeed(items as unknown as Arr.NonEmptyReadonlyArray<Incoming>)
+          ended = (items[end] as Terminal).error
+          return end === 0
+            ? Effect.fail(ended)
+            : Effect.succeed(items.slice(0, end) as unknown as Arr.NonEmptyReadonlyArray<Incoming>)
+        })
+      )
+    }))
 
   const subscribe = Effect.suspend(() =>
     failure !== undefined

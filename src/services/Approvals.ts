@@ -145,7 +145,7 @@ export interface Service {
    * is shown to anyone (so {@link respond} right after `ApprovalRequested`
    * finds it). Other requests are ignored.
    */
-  readonly prepare: (request: AppServerClient.ServerRequest) => Effect.Effect<void>
+  readonly prepareUnsafe: (request: AppServerClient.ServerRequest) => void
   /** Settles a pending manual request with its default answer (codex resolved it). */
   readonly settle: (requestId: RequestId) => Effect.Effect<void>
   /** The requests waiting for {@link respond}. */
@@ -323,12 +323,11 @@ export const make = <R = never>(handlers: Handlers<R> = {}): Effect.Effect<Servi
         (RECOGNIZED as ReadonlyArray<string>).includes(request.method)
           ? Effect.map(answerOf(request), (result) => Option.some({ _tag: "Result" as const, result }))
           : Effect.succeedNone,
-      prepare: (request) =>
-        Effect.sync(() => {
-          if (isManual(handlerFor(request.method).handler) && (RECOGNIZED as ReadonlyArray<string>).includes(request.method)) {
-            entryFor(request)
-          }
-        }),
+      prepareUnsafe: (request) => {
+        if (isManual(handlerFor(request.method).handler) && (RECOGNIZED as ReadonlyArray<string>).includes(request.method)) {
+          entryFor(request)
+        }
+      },
       respond: (requestId, response) =>
         answer(requestId, (method) => unwrapFor(method, response, handlerFor(method).wrap)),
       settle: (requestId) => Effect.asVoid(answer(requestId, defaultResponse)),

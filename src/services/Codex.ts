@@ -107,20 +107,23 @@ export const make = Effect.gen(function*() {
   const tools = new Map<string, Map<string, CodexTool.Prepared>>()
 
   const events = yield* client.subscribe
+  // Batches are routed synchronously; only approvals bookkeeping needs Effects.
+  const routeBatch = (batch: ReadonlyArray<AppServerClient.Incoming>): Effect.Effect<void> => {
+    let pending: Array<Effect.Effect<void>> | undefined
+    for (const incoming of batch) {
+      if (incoming._tag === "ServerRequest") {
+        // registered before the turn's stream shows it, so a UI can answer at once
+        approvals.prepareUnsafe(incoming)
+      }
+      router.route(incoming)
+      if (incoming._tag === "Notification" && incoming.method === "serverRequest/resolved") {
+        ;(pending ??= []).push(approvals.settle(incoming.params.requestId))
+      }
+    }
+    return pending === undefined ? Effect.void : Effect.forEach(pending, (effect) => effect, { discard: true })
+  }
   yield* events.pipe(
-    Stream.runForEach((incoming) =>
-      Effect.suspend(() => {
-        if (incoming._tag === "ServerRequest") {
-          // registered before the turn's stream shows it, so a UI can answer at once
-          return Effect.andThen(approvals.prepare(incoming), Effect.sync(() => router.route(incoming)))
-        }
-        router.route(incoming)
-        if (incoming._tag === "Notification" && incoming.method === "serverRequest/resolved") {
-          return approvals.settle(incoming.params.requestId)
-        }
-        return Effect.void
-      })
-    ),
+    Stream.runForEachArray(routeBatch),
     Effect.catch((error) => Effect.sync(() => router.failAll(error))),
     Effect.forkScoped
   )
