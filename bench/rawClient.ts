@@ -13,35 +13,16 @@
  * ```
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
-import { existsSync } from "node:fs"
-import { createRequire } from "node:module"
-import * as path from "node:path"
-
-const require = createRequire(import.meta.url)
-
-// Same table as node_modules/@openai/codex/bin/codex.js: platform/arch -> target triple -> npm package.
-const TARGETS: Record<string, { readonly triple: string; readonly pkg: string }> = {
-  "linux-x64": { triple: "x86_64-unknown-linux-musl", pkg: "@openai/codex-linux-x64" },
-  "android-x64": { triple: "x86_64-unknown-linux-musl", pkg: "@openai/codex-linux-x64" },
-  "linux-arm64": { triple: "aarch64-unknown-linux-musl", pkg: "@openai/codex-linux-arm64" },
-  "android-arm64": { triple: "aarch64-unknown-linux-musl", pkg: "@openai/codex-linux-arm64" },
-  "darwin-x64": { triple: "x86_64-apple-darwin", pkg: "@openai/codex-darwin-x64" },
-  "darwin-arm64": { triple: "aarch64-apple-darwin", pkg: "@openai/codex-darwin-arm64" },
-  "win32-x64": { triple: "x86_64-pc-windows-msvc", pkg: "@openai/codex-win32-x64" },
-  "win32-arm64": { triple: "aarch64-pc-windows-msvc", pkg: "@openai/codex-win32-arm64" }
-}
+import * as AppServer from "../src/layers/AppServer.ts"
 
 /**
- * Absolute path of the pinned native `codex` binary (skips the Node wrapper, ~60 ms faster to start).
- * Throws if the platform package is not installed.
+ * Path of the native codex binary of the pinned `@openai/codex` (the SDK's own resolution, so both
+ * sides run the same file). Throws if only the npm wrapper is installed.
  */
 export const resolveCodexBinary = (): string => {
-  const target = TARGETS[`${process.platform}-${process.arch}`]
-  if (target === undefined) throw new Error(`Unsupported platform: ${process.platform} (${process.arch})`)
-  const vendor = path.join(path.dirname(require.resolve(`${target.pkg}/package.json`)), "vendor")
-  const bin = path.join(vendor, target.triple, "bin", process.platform === "win32" ? "codex.exe" : "codex")
-  if (!existsSync(bin)) throw new Error(`codex binary not found at ${bin}`)
-  return bin
+  const binary = AppServer.resolveCodexBinary()
+  if (binary.prefixArgs.length > 0) throw new Error("the native codex binary is not installed (only the npm wrapper)")
+  return binary.command
 }
 
 /** A JSON-RPC error reply, as the promise of {@link RawClient.request} rejects with it. */

@@ -21,10 +21,10 @@
 import { JsonSchema, type Schema, SchemaRepresentation } from "effect"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
-import { createRequire } from "node:module"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import * as AppServer from "../src/layers/AppServer.ts"
 
 type JsonObject = { [key: string]: any }
 
@@ -67,50 +67,24 @@ const ANY_OF_DEFINITIONS: ReadonlySet<string> = new Set<string>([])
 // codex binary
 // ---------------------------------------------------------------------------------------------------------------
 
-const PLATFORM_TARGETS: Readonly<Record<string, { readonly triple: string; readonly pkg: string }>> = {
-  "linux-x64": { triple: "x86_64-unknown-linux-musl", pkg: "@openai/codex-linux-x64" },
-  "android-x64": { triple: "x86_64-unknown-linux-musl", pkg: "@openai/codex-linux-x64" },
-  "linux-arm64": { triple: "aarch64-unknown-linux-musl", pkg: "@openai/codex-linux-arm64" },
-  "android-arm64": { triple: "aarch64-unknown-linux-musl", pkg: "@openai/codex-linux-arm64" },
-  "darwin-x64": { triple: "x86_64-apple-darwin", pkg: "@openai/codex-darwin-x64" },
-  "darwin-arm64": { triple: "aarch64-apple-darwin", pkg: "@openai/codex-darwin-arm64" },
-  "win32-x64": { triple: "x86_64-pc-windows-msvc", pkg: "@openai/codex-win32-x64" },
-  "win32-arm64": { triple: "aarch64-pc-windows-msvc", pkg: "@openai/codex-win32-arm64" }
+// The same resolution as the SDK (the native binary of the pinned package; the npm wrapper as a fallback).
+const resolveCodexBinary = (): ReadonlyArray<string> => {
+  const binary = AppServer.resolveCodexBinary()
+  return [binary.command, ...binary.prefixArgs]
 }
 
-const resolveCodexBinary = (): string => {
-  const require = createRequire(import.meta.url)
-  const target = PLATFORM_TARGETS[`${process.platform}-${process.arch}`]
-  if (target === undefined) throw new Error(`Unsupported platform: ${process.platform} (${process.arch})`)
-  const exe = process.platform === "win32" ? "codex.exe" : "codex"
-  const candidates: Array<string> = []
-  for (const pkg of [target.pkg, "@openai/codex"]) {
-    try {
-      const root = path.dirname(require.resolve(`${pkg}/package.json`))
-      candidates.push(path.join(root, "vendor", target.triple, "bin", exe))
-    } catch {
-      // not installed: try the next candidate
-    }
-  }
-  const found = candidates.find((candidate) => fs.existsSync(candidate))
-  if (found === undefined) {
-    throw new Error(`codex binary not found (looked for ${target.pkg}; candidates: ${candidates.join(", ") || "none"})`)
-  }
-  return found
-}
-
-const codexVersion = (binary: string): string => {
-  const out = execFileSync(binary, ["--version"], { encoding: "utf8" }).trim()
+const codexVersion = ([command, ...prefix]: ReadonlyArray<string>): string => {
+  const out = execFileSync(command!, [...prefix, "--version"], { encoding: "utf8" }).trim()
   const match = /(\d+\.\d+\.\d+\S*)\s*$/.exec(out)
   if (match === null) throw new Error(`Cannot parse codex version from ${JSON.stringify(out)}`)
   return match[1]
 }
 
-const readBundle = (binary: string, experimental: boolean): JsonObject => {
+const readBundle = ([command, ...prefix]: ReadonlyArray<string>, experimental: boolean): JsonObject => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-codex-schema-"))
   try {
-    const args = ["app-server", "generate-json-schema", ...(experimental ? ["--experimental"] : []), "--out", dir]
-    execFileSync(binary, args, { stdio: ["ignore", "ignore", "inherit"] })
+    const args = [...prefix, "app-server", "generate-json-schema", ...(experimental ? ["--experimental"] : []), "--out", dir]
+    execFileSync(command!, args, { stdio: ["ignore", "ignore", "inherit"] })
     return JSON.parse(fs.readFileSync(path.join(dir, "codex_app_server_protocol.schemas.json"), "utf8"))
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })

@@ -25,6 +25,7 @@
 import { NodeSocket } from "@effect/platform-node"
 import { Config, Duration, Effect, Layer, Option, Redacted, Schedule, type Scope } from "effect"
 import type { ChildProcessSpawner } from "effect/process"
+import * as NodeFs from "node:fs"
 import { createRequire } from "node:module"
 import * as NodePath from "node:path"
 import * as AppServerClient from "../services/AppServerClient.ts"
@@ -64,6 +65,7 @@ export interface Options extends AppServerClient.Options {
 
 const PLATFORMS: Record<string, readonly [pkg: string, triple: string]> = {
   "linux-x64": ["@openai/codex-linux-x64", "x86_64-unknown-linux-musl"],
+  "android-x64": ["@openai/codex-linux-x64", "x86_64-unknown-linux-musl"],
   "linux-arm64": ["@openai/codex-linux-arm64", "aarch64-unknown-linux-musl"],
   "android-arm64": ["@openai/codex-linux-arm64", "aarch64-unknown-linux-musl"],
   "darwin-x64": ["@openai/codex-darwin-x64", "x86_64-apple-darwin"],
@@ -109,13 +111,21 @@ export const resolveCodexBinary = (): CodexBinary => {
   const platform = PLATFORMS[`${process.platform}-${process.arch}`]
   if (platform !== undefined) {
     const [pkg, triple] = platform
+    // the platform package next to us, next to @openai/codex, or the vendor folder of older packages
+    const roots: Array<string> = []
     for (const from of [require, createRequire(wrapperPackage)]) {
       try {
-        const vendor = NodePath.join(NodePath.dirname(from.resolve(`${pkg}/package.json`)), "vendor", triple)
-        const exe = NodePath.join(vendor, "bin", process.platform === "win32" ? "codex.exe" : "codex")
-        return cachedBinary = { command: exe, prefixArgs: [], env, pathDirs: [NodePath.join(vendor, "codex-path")] }
+        roots.push(NodePath.dirname(from.resolve(`${pkg}/package.json`)))
       } catch {
-        // not installed next to us: try the next place
+        // not installed there
+      }
+    }
+    roots.push(packageRoot)
+    for (const root of roots) {
+      const vendor = NodePath.join(root, "vendor", triple)
+      const exe = NodePath.join(vendor, "bin", process.platform === "win32" ? "codex.exe" : "codex")
+      if (NodeFs.existsSync(exe)) {
+        return cachedBinary = { command: exe, prefixArgs: [], env, pathDirs: [NodePath.join(vendor, "codex-path")] }
       }
     }
   }
