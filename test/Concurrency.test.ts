@@ -13,8 +13,6 @@ import * as Real from "./support/Real.ts"
 
 const N = 50
 
-/** codex's per-thread login-shell snapshot is not needed here and only costs CPU. */
-const fast: Real.Options = { model: { config: { features: { shell_snapshot: false } } } }
 
 const prompt = (i: number) => `prompt-${i}-${(i * 7919).toString(36)}`
 const answerTo = (text: string) => `answer to ${text}`
@@ -116,5 +114,5 @@ describe("Concurrency (real binary + LocalModel)", () => {
         `[concurrency] ${N} threads x 1 turn concurrently: ${total} events, ${wrong} misrouted, ` +
           `${elapsed.toFixed(0)} ms (start threads + turns)`
       )
-    }).pipe(Effect.provide(Real.layer(Array.from({ length: N }, () => echo), fast))))
+    }).pipe(Effect.provide(Real.layer(Array.from({ length: N }, () => echo), Real.fast))))
 })

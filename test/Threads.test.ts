@@ -13,24 +13,8 @@ import * as Real from "./support/Real.ts"
 
 /** codex's per-thread login-shell snapshot is not needed here and only costs CPU. */
 const modelOptions: LocalModel.Options = { config: { features: { shell_snapshot: false } } }
-const fast: Real.Options = { model: modelOptions }
 
-/** `role: text` of every message a model request carries, in order. */
-const messages = (request: LocalModel.RecordedRequest): ReadonlyArray<string> =>
-  (request.body.input ?? []).flatMap((item) =>
-    item.type === "message" && Array.isArray(item.content)
-      ? [`${item.role}: ${item.content.map((c: { text?: unknown }) => (typeof c.text === "string" ? c.text : "")).join("")}`]
-      : []
-  )
 
-const assertInOrder = (haystack: ReadonlyArray<string>, needles: ReadonlyArray<string>) => {
-  let from = 0
-  for (const needle of needles) {
-    const at = haystack.indexOf(needle, from)
-    assert.isAtLeast(at, 0, `${JSON.stringify(needle)} in order in ${JSON.stringify(haystack)}`)
-    from = at + 1
-  }
-}
 
 /** A fresh Codex over a new app-server process on the LocalModel in context. */
 const freshCodex = () => Codex.layer.pipe(Layer.provide(Real.appServer()))
@@ -69,7 +53,7 @@ describe("Threads (real binary + LocalModel)", () => {
       assert.strictEqual(result.threadId, firstProcess.id)
 
       const request = yield* LocalModel.awaitRequest(1)
-      assertInOrder(messages(request), ["user: Remember the word kiwi", "assistant: Noted.", "user: Which word?"])
+      Real.assertInOrder(LocalModel.messages(request), ["user: Remember the word kiwi", "assistant: Noted.", "user: Which word?"])
     }).pipe(
       Effect.provide(LocalModel.layer([LocalModel.text("Noted."), LocalModel.text("kiwi")], modelOptions)),
       Effect.provide(NodeServices.layer)
@@ -87,15 +71,15 @@ describe("Threads (real binary + LocalModel)", () => {
       const sourceRun = yield* source.run("gamma on the source")
       assert.strictEqual(sourceRun.threadId, source.id)
       const [, forkRequest, sourceRequest] = yield* LocalModel.requests
-      assertInOrder(messages(forkRequest!), ["user: alpha", "assistant: A", "user: beta on the fork"])
-      assertInOrder(messages(sourceRequest!), ["user: alpha", "assistant: A", "user: gamma on the source"])
-      assert.isFalse(messages(sourceRequest!).includes("user: beta on the fork"))
+      Real.assertInOrder(LocalModel.messages(forkRequest!), ["user: alpha", "assistant: A", "user: beta on the fork"])
+      Real.assertInOrder(LocalModel.messages(sourceRequest!), ["user: alpha", "assistant: A", "user: gamma on the source"])
+      assert.isFalse(LocalModel.messages(sourceRequest!).includes("user: beta on the fork"))
       // Codex.forkThread by id works too
       const again = yield* Codex.forkThread(source.id)
       assert.notStrictEqual(again.id, source.id)
       const read = yield* again.read({ includeTurns: true })
       assert.isAtLeast(read.thread.turns.length, 2)
-    }).pipe(Effect.provide(Real.layer([LocalModel.text("A"), LocalModel.text("B"), LocalModel.text("C")], fast))))
+    }).pipe(Effect.provide(Real.layer([LocalModel.text("A"), LocalModel.text("B"), LocalModel.text("C")], Real.fast))))
 
   it.live("list across pages; threads() streams every page; read; setName", () =>
     Effect.gen(function*() {
@@ -145,7 +129,7 @@ describe("Threads (real binary + LocalModel)", () => {
       assert.strictEqual((yield* first!.read()).thread.name, "Named thread")
       const listed = yield* Codex.threads().pipe(Stream.filter((t) => t.id === first!.id), Stream.runCollect)
       assert.strictEqual(listed[0]?.name, "Named thread")
-    }).pipe(Effect.provide(Real.layer([LocalModel.text("1"), LocalModel.text("2"), LocalModel.text("3")], fast))))
+    }).pipe(Effect.provide(Real.layer([LocalModel.text("1"), LocalModel.text("2"), LocalModel.text("3")], Real.fast))))
 
   it.live("archive / unarchive: hidden from the default list, shown with archived: true; resumed, it runs a turn", () =>
     Effect.gen(function*() {
@@ -175,12 +159,12 @@ describe("Threads (real binary + LocalModel)", () => {
       const result = yield* resumed.run("after unarchive")
       assert.strictEqual(result.finalResponse, "back")
       const request = yield* LocalModel.awaitRequest(2)
-      assertInOrder(messages(request), ["user: to archive", "assistant: a", "user: after unarchive"])
+      Real.assertInOrder(LocalModel.messages(request), ["user: to archive", "assistant: a", "user: after unarchive"])
 
       // Codex.archiveThread by id
       yield* Codex.archiveThread(kept.id)
       assert.deepStrictEqual([...(yield* listedIds({ archived: true }))], [kept.id])
-    }).pipe(Effect.provide(Real.layer([LocalModel.text("k"), LocalModel.text("a"), LocalModel.text("back")], fast))))
+    }).pipe(Effect.provide(Real.layer([LocalModel.text("k"), LocalModel.text("a"), LocalModel.text("back")], Real.fast))))
 
   // codex unloads a thread when it archives it; unarchiveThread loads it again
   // so the returned Thread can run turns (the contract).
@@ -192,7 +176,7 @@ describe("Threads (real binary + LocalModel)", () => {
       const restored = yield* Codex.unarchiveThread(thread.id)
       const result = yield* restored.run("after unarchive")
       assert.strictEqual(result.finalResponse, "back")
-    }).pipe(Effect.provide(Real.layer([LocalModel.text("a"), LocalModel.text("back")], fast))))
+    }).pipe(Effect.provide(Real.layer([LocalModel.text("a"), LocalModel.text("back")], Real.fast))))
 
   it.live("compact: waits for codex's compaction turn; the next turn sees the summary, not the old messages", () =>
     Effect.gen(function*() {
@@ -205,8 +189,8 @@ describe("Threads (real binary + LocalModel)", () => {
       const requests = yield* LocalModel.requests
       assert.strictEqual(requests.length, 3, "compact returned after the compaction request")
       const compaction = requests[2]!
-      assertInOrder(messages(compaction), ["user: first message", "assistant: r1", "user: second message", "assistant: r2"])
-      assert.isTrue(messages(compaction).some((m) => m.includes("CONTEXT CHECKPOINT COMPACTION")))
+      Real.assertInOrder(LocalModel.messages(compaction), ["user: first message", "assistant: r1", "user: second message", "assistant: r2"])
+      assert.isTrue(LocalModel.messages(compaction).some((m) => m.includes("CONTEXT CHECKPOINT COMPACTION")))
       assert.deepStrictEqual(LocalModel.toolNames(compaction), [])
       // the compaction ran as a turn with a contextCompaction item
       const read = yield* thread.read({ includeTurns: true })
@@ -220,7 +204,7 @@ describe("Threads (real binary + LocalModel)", () => {
       const result = yield* thread.run("after compaction")
       assert.strictEqual(result.finalResponse, "fine")
       const next = yield* LocalModel.awaitRequest(3)
-      const texts = messages(next)
+      const texts = LocalModel.messages(next)
       assert.isTrue(texts.some((m) => m.includes("SUMMARY: two messages")), JSON.stringify(texts))
       assert.isFalse(texts.includes("assistant: r1"), "old assistant messages were compacted away")
       assert.strictEqual(texts[texts.length - 1], "user: after compaction")
@@ -244,5 +228,5 @@ describe("Threads (real binary + LocalModel)", () => {
       LocalModel.text("fine"),
       LocalModel.text("empty summary"),
       LocalModel.serverError()
-    ], fast))))
+    ], Real.fast))))
 })

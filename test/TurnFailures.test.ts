@@ -14,8 +14,6 @@ import type * as Thread from "../src/services/Thread.ts"
 import type * as TurnEvent from "../src/streams/TurnEvent.ts"
 import * as Real from "./support/Real.ts"
 
-/** codex's per-thread login-shell snapshot is not needed here and only costs CPU. */
-const fast: Real.Options = { model: { config: { features: { shell_snapshot: false } } } }
 
 const reasonOf = (exit: Exit.Exit<unknown, CodexError.CodexError>) => {
   if (Exit.isSuccess(exit)) return undefined
@@ -122,7 +120,7 @@ describe("Turn failures (real binary + LocalModel)", () => {
       LocalModel.serverError(),
       LocalModel.text("SUMMARY"),
       LocalModel.text("still here")
-    ], fast))))
+    ], Real.fast))))
 
   it.live("a failure codex retries is an Error event with willRetry: true, and the turn completes", () =>
     Effect.scoped(Effect.gen(function*() {
@@ -138,7 +136,7 @@ describe("Turn failures (real binary + LocalModel)", () => {
       assert.deepStrictEqual(errors[0]!.error.codexErrorInfo, { responseStreamDisconnected: { httpStatusCode: null } })
     })).pipe(
       Effect.provide(Real.layer([LocalModel.truncated(), LocalModel.text("recovered")], {
-        model: { ...fast.model, streamMaxRetries: 1 }
+        model: { ...Real.fast.model, streamMaxRetries: 1 }
       }))
     ))
 
@@ -210,7 +208,7 @@ describe("Turn failures (real binary + LocalModel)", () => {
       for (const exit of [again, eventsAgain, run, scoped, start]) assert.strictEqual(reasonOf(exit)?._tag, "ProcessExited")
       console.log(`[failures] 5 calls on the dead connection failed in ${elapsed.toFixed(1)} ms`)
       assert.isBelow(elapsed, 100)
-    })).pipe(Effect.provide(Real.layer([LocalModel.hang()], fast))))
+    })).pipe(Effect.provide(Real.layer([LocalModel.hang()], Real.fast))))
 })
 
 /** Pids of the codex app-server processes whose environment has this CODEX_HOME. */

@@ -19,26 +19,8 @@ import type * as Thread from "../src/services/Thread.ts"
 import type * as TurnEvent from "../src/streams/TurnEvent.ts"
 import * as Real from "./support/Real.ts"
 
-/** codex's per-thread login-shell snapshot is not needed here and only costs CPU. */
-const fast: Real.Options = { model: { config: { features: { shell_snapshot: false } } } }
 
-/** `role: text` of every message a model request carries, in order. */
-const messages = (request: LocalModel.RecordedRequest): ReadonlyArray<string> =>
-  (request.body.input ?? []).flatMap((item) =>
-    item.type === "message" && Array.isArray(item.content)
-      ? [`${item.role}: ${item.content.map((c: { text?: unknown }) => (typeof c.text === "string" ? c.text : "")).join("")}`]
-      : []
-  )
 
-/** Asserts that `needles` occur in `haystack` in this order. */
-const assertInOrder = (haystack: ReadonlyArray<string>, needles: ReadonlyArray<string>) => {
-  let from = 0
-  for (const needle of needles) {
-    const at = haystack.indexOf(needle, from)
-    assert.isAtLeast(at, 0, `${JSON.stringify(needle)} in order in ${JSON.stringify(haystack)}`)
-    from = at + 1
-  }
-}
 
 const reasonOf = (exit: Exit.Exit<unknown, CodexError.CodexError>) => {
   if (Exit.isSuccess(exit)) return undefined
@@ -144,7 +126,7 @@ const reorderedLayer = (script: ReadonlyArray<LocalModel.Step>, log: { path: str
       { mode: 0o755 }
     )
     return Real.layer(script, {
-      ...fast,
+      ...Real.fast,
       appServer: {
         codexPath,
         env: {
@@ -170,9 +152,9 @@ describe("Turns (real binary + LocalModel)", () => {
       assert.strictEqual(second.threadId, thread.id)
       const requests = yield* LocalModel.requests
       assert.strictEqual(requests.length, 2)
-      assert.isFalse(messages(requests[0]!).includes("assistant: 4"))
-      assertInOrder(messages(requests[1]!), ["user: What is 2+2?", "assistant: 4", "user: And times 3?"])
-    }).pipe(Effect.provide(Real.layer([LocalModel.text("4"), LocalModel.text("12")], fast))))
+      assert.isFalse(LocalModel.messages(requests[0]!).includes("assistant: 4"))
+      Real.assertInOrder(LocalModel.messages(requests[1]!), ["user: What is 2+2?", "assistant: 4", "user: And times 3?"])
+    }).pipe(Effect.provide(Real.layer([LocalModel.text("4"), LocalModel.text("12")], Real.fast))))
 
   it.live("turn.interrupt: status interrupted; the next turn works and its input has <turn_aborted>", () =>
     Effect.scoped(Effect.gen(function*() {
@@ -195,10 +177,10 @@ describe("Turns (real binary + LocalModel)", () => {
       assert.strictEqual(next.status, "completed")
       assert.strictEqual(next.finalResponse, "done")
       const request = yield* LocalModel.awaitRequest(1)
-      assert.isTrue(messages(request).some((m) => m.startsWith("user: ") && m.includes(TURN_ABORTED)))
+      assert.isTrue(LocalModel.messages(request).some((m) => m.startsWith("user: ") && m.includes(TURN_ABORTED)))
       console.log(`[turns] turn.interrupt -> turn ended in ${interruptMs.toFixed(1)} ms`)
       assert.isBelow(interruptMs, 2000)
-    })).pipe(Effect.provide(Real.layer([LocalModel.hang(), LocalModel.text("done")], fast))))
+    })).pipe(Effect.provide(Real.layer([LocalModel.hang(), LocalModel.text("done")], Real.fast))))
 
   it.live("interrupting the fiber of thread.run interrupts the turn at once; the next turn works", () =>
     Effect.gen(function*() {
@@ -218,8 +200,8 @@ describe("Turns (real binary + LocalModel)", () => {
 
       const next = yield* thread.run("Again")
       assert.strictEqual(next.finalResponse, "again")
-      assert.isTrue(messages(yield* LocalModel.awaitRequest(1)).some((m) => m.includes(TURN_ABORTED)))
-    }).pipe(Effect.provide(Real.layer([LocalModel.hang(), LocalModel.text("again")], fast))))
+      assert.isTrue(LocalModel.messages(yield* LocalModel.awaitRequest(1)).some((m) => m.includes(TURN_ABORTED)))
+    }).pipe(Effect.provide(Real.layer([LocalModel.hang(), LocalModel.text("again")], Real.fast))))
 
   it.live("interrupting the fiber waiting on turn.result interrupts the turn", () =>
     Effect.scoped(Effect.gen(function*() {
@@ -235,7 +217,7 @@ describe("Turns (real binary + LocalModel)", () => {
       const last = events[events.length - 1]!
       assert.strictEqual(last._tag === "TurnCompleted" && last.turn.status, "interrupted")
       assert.isBelow(elapsed, 1000)
-    })).pipe(Effect.provide(Real.layer([LocalModel.hang()], fast))))
+    })).pipe(Effect.provide(Real.layer([LocalModel.hang()], Real.fast))))
 
   it.live("interrupting thread.run while its turn/start is still in flight: the turn is interrupted, nothing hangs", () =>
     Effect.gen(function*() {
@@ -255,7 +237,7 @@ describe("Turns (real binary + LocalModel)", () => {
         `[turns] run interrupted during turn/start: ended in ${elapsed.toFixed(1)} ms; stored turns: ` +
           JSON.stringify(stored.thread.turns.map((t) => t.status))
       )
-    }).pipe(Effect.provide(Real.layer(hangOn("Write slowly", "again"), fast))))
+    }).pipe(Effect.provide(Real.layer(hangOn("Write slowly", "again"), Real.fast))))
 
   it.live("turn.interrupt right after thread.turn (before the model was called)", () =>
     Effect.scoped(Effect.gen(function*() {
@@ -269,7 +251,7 @@ describe("Turns (real binary + LocalModel)", () => {
       const next = yield* thread.run("Again")
       assert.strictEqual(next.finalResponse, "again")
       console.log(`[turns] turn.interrupt right after thread.turn: ended in ${elapsed.toFixed(1)} ms`)
-    })).pipe(Effect.provide(Real.layer(hangOn("Write slowly", "again"), fast))))
+    })).pipe(Effect.provide(Real.layer(hangOn("Write slowly", "again"), Real.fast))))
 
   it.live("closing the Scope of thread.turn before the end interrupts the turn", () =>
     Effect.gen(function*() {
@@ -287,7 +269,7 @@ describe("Turns (real binary + LocalModel)", () => {
       assert.isBelow(closeMs, 1000)
       const next = yield* thread.run("Again")
       assert.strictEqual(next.finalResponse, "after scope")
-    }).pipe(Effect.provide(Real.layer([LocalModel.hang(), LocalModel.text("after scope")], fast))))
+    }).pipe(Effect.provide(Real.layer([LocalModel.hang(), LocalModel.text("after scope")], Real.fast))))
 
   it.live("a turn that completed inside its Scope is not interrupted when the Scope closes", () =>
     Effect.gen(function*() {
@@ -298,7 +280,7 @@ describe("Turns (real binary + LocalModel)", () => {
         return turn.id
       }))
       assert.strictEqual(yield* storedStatus(thread, turnId), "completed")
-    }).pipe(Effect.provide(Real.layer([LocalModel.text("hi")], fast))))
+    }).pipe(Effect.provide(Real.layer([LocalModel.text("hi")], Real.fast))))
 
   it.live("turn.steer: the steered input reaches the next model request of the same turn", () =>
     Effect.scoped(Effect.gen(function*() {
@@ -307,7 +289,7 @@ describe("Turns (real binary + LocalModel)", () => {
       yield* LocalModel.awaitRequest(0)
       yield* turn.steer("Stop at three")
       const request = yield* LocalModel.awaitRequest(1)
-      assertInOrder(messages(request), ["user: Count to ten slowly", "user: Stop at three"])
+      Real.assertInOrder(LocalModel.messages(request), ["user: Count to ten slowly", "user: Stop at three"])
       const result = yield* turn.result
       assert.strictEqual(result.status, "completed")
       assert.strictEqual(result.turnId, turn.id)
@@ -317,7 +299,7 @@ describe("Turns (real binary + LocalModel)", () => {
         item.type === "userMessage" ? item.content.flatMap((c) => (c.type === "text" ? [c.text] : [])) : []
       )
       assert.deepStrictEqual(userTexts, ["Count to ten slowly", "Stop at three"])
-    })).pipe(Effect.provide(Real.layer([LocalModel.hang(), LocalModel.text("1 2 3")], fast))))
+    })).pipe(Effect.provide(Real.layer([LocalModel.hang(), LocalModel.text("1 2 3")], Real.fast))))
 
   it.live("turn.steer right after thread.turn (before turn/started) reaches the model", () =>
     Effect.scoped(Effect.gen(function*() {
@@ -328,10 +310,10 @@ describe("Turns (real binary + LocalModel)", () => {
       assert.strictEqual(result.status, "completed")
       const requests = yield* LocalModel.requests
       assert.isTrue(
-        requests.some((request) => messages(request).includes("user: Stop at three")),
+        requests.some((request) => LocalModel.messages(request).includes("user: Stop at three")),
         "the steered input reached a model request"
       )
-    })).pipe(Effect.provide(Real.layer([LocalModel.hang(), LocalModel.text("1 2 3"), LocalModel.text("1 2 3")], fast))))
+    })).pipe(Effect.provide(Real.layer([LocalModel.hang(), LocalModel.text("1 2 3"), LocalModel.text("1 2 3")], Real.fast))))
 
   it.live("turn.steer after the turn ended fails with an RpcError", () =>
     Effect.scoped(Effect.gen(function*() {
@@ -342,7 +324,7 @@ describe("Turns (real binary + LocalModel)", () => {
       assert.strictEqual(reasonOf(exit)?._tag, "RpcError")
       // interrupting a finished turn is a no-op
       yield* turn.interrupt
-    })).pipe(Effect.provide(Real.layer([LocalModel.text("hi")], fast))))
+    })).pipe(Effect.provide(Real.layer([LocalModel.text("hi")], Real.fast))))
 
   it.live("a second thread.turn while one is active: codex steers the active turn; both handles see it", () =>
     Effect.scoped(Effect.gen(function*() {
@@ -352,7 +334,7 @@ describe("Turns (real binary + LocalModel)", () => {
       const second = yield* thread.turn("second while first active").pipe(Effect.timeout("5 seconds"))
       assert.strictEqual(second.id, first.id)
       const request = yield* LocalModel.awaitRequest(1)
-      assertInOrder(messages(request), ["user: first", "user: second while first active"])
+      Real.assertInOrder(LocalModel.messages(request), ["user: first", "user: second while first active"])
       const [a, b] = yield* Effect.all([first.result, second.result], { concurrency: 2 }).pipe(
         Effect.timeout("5 seconds")
       )
@@ -363,7 +345,7 @@ describe("Turns (real binary + LocalModel)", () => {
       assert.deepStrictEqual(eventsA, eventsB)
       assert.strictEqual(eventsA[0]!._tag, "TurnStarted")
       assert.strictEqual(eventsA[eventsA.length - 1]!._tag, "TurnCompleted")
-    })).pipe(Effect.provide(Real.layer([LocalModel.hang(), LocalModel.text("both")], fast))))
+    })).pipe(Effect.provide(Real.layer([LocalModel.hang(), LocalModel.text("both")], Real.fast))))
 
   it.live("a second thread.run while one is active on the same thread: both get the one result", () =>
     Effect.gen(function*() {
@@ -375,7 +357,7 @@ describe("Turns (real binary + LocalModel)", () => {
       assert.strictEqual(second.turnId, firstResult.turnId)
       assert.strictEqual(second.finalResponse, "joined")
       assert.strictEqual(firstResult.finalResponse, "joined")
-    }).pipe(Effect.provide(Real.layer([LocalModel.hang(), LocalModel.text("joined")], fast))))
+    }).pipe(Effect.provide(Real.layer([LocalModel.hang(), LocalModel.text("joined")], Real.fast))))
 
   it.live("6 concurrent thread.run on one idle thread: all complete (codex merges some into one turn), none hangs", () =>
     Effect.gen(function*() {
@@ -398,7 +380,7 @@ describe("Turns (real binary + LocalModel)", () => {
       Effect.provide(Real.layer(
         Array.from({ length: 20 }, () => (request: LocalModel.RecordedRequest) =>
           LocalModel.text(`re: ${LocalModel.lastUserText(request)}`)),
-        fast
+        Real.fast
       ))
     ))
 
@@ -435,7 +417,7 @@ describe("Turns (real binary + LocalModel)", () => {
       Effect.provide(Real.layer(
         Array.from({ length: 30 }, () => (request: LocalModel.RecordedRequest) =>
           LocalModel.text((LocalModel.lastUserText(request) ?? "?").replace("quick", "answer"), { deltas: 2 })),
-        fast
+        Real.fast
       ))
     ))
 
@@ -506,7 +488,7 @@ describe("Turns (real binary + LocalModel)", () => {
       Effect.provide(Real.layer(
         Array.from({ length: 20 }, () => (request: LocalModel.RecordedRequest) =>
           LocalModel.text((LocalModel.lastUserText(request) ?? "?").replace("quick", "answer"))),
-        fast
+        Real.fast
       ))
     ))
 })
@@ -536,7 +518,7 @@ describe("Structured output (real binary + LocalModel)", () => {
       LocalModel.json({ city: "Tokyo", population: "lots" }),
       LocalModel.text("Tokyo is the largest city."),
       LocalModel.json({ city: "Tokyo", population: 37 })
-    ], fast))))
+    ], Real.fast))))
 
   it.live("a raw JSON Schema object: sent as is, the answer is parsed JSON", () =>
     Effect.gen(function*() {
@@ -566,5 +548,5 @@ describe("Structured output (real binary + LocalModel)", () => {
       LocalModel.json({ ok: true, items: ["a", "b"] }),
       LocalModel.text("nope"),
       LocalModel.text("plain")
-    ], fast))))
+    ], Real.fast))))
 })

@@ -538,6 +538,17 @@ const contentText = (item: InputItem): string =>
     : ""
 
 /**
+ * Every message a request carries, as `"role: text"`, in order: the conversation the model saw
+ * (history, instructions, the new user message).
+ *
+ * @since 0.1.0
+ */
+export const messages = (request: RecordedRequest): ReadonlyArray<string> =>
+  (request.body.input ?? []).flatMap((item) =>
+    item.type === "message" && Array.isArray(item.content) ? [`${item.role}: ${contentText(item)}`] : []
+  )
+
+/**
  * The text of the last `user` message of a request: for a turn's first request, what the user typed.
  *
  * @since 0.1.0

@@ -1,4 +1,5 @@
 import { NodeServices } from "@effect/platform-node"
+import { assert } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import * as AppServer from "../../src/layers/AppServer.ts"
 import * as LocalModel from "../../src/layers/LocalModel.ts"
@@ -53,4 +54,17 @@ export const layer = (
     Layer.provideMerge(LocalModel.layer(script, options.model)),
     Layer.provide(NodeServices.layer)
   )
+}
+
+/** codex's per-thread login-shell snapshot is not needed in tests and only costs CPU. */
+export const fast: Options = { model: { config: { features: { shell_snapshot: false } } } }
+
+/** Asserts that `needles` occur in `haystack` in this order. */
+export const assertInOrder = (haystack: ReadonlyArray<string>, needles: ReadonlyArray<string>) => {
+  let from = 0
+  for (const needle of needles) {
+    const at = haystack.indexOf(needle, from)
+    assert.isAtLeast(at, 0, `${JSON.stringify(needle)} in order in ${JSON.stringify(haystack)}`)
+    from = at + 1
+  }
 }
