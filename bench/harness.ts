@@ -82,8 +82,8 @@ export interface Section {
 // ---------------------------------------------------------------------------------------------
 
 /** Keeps codex off the network (no plugin sync); passed to every process. */
-export const OFFLINE_CONFIG = { features: { plugins: false } } as const
-export const OFFLINE_ARGS: ReadonlyArray<string> = ["-c", "features.plugins=false"]
+export const OFFLINE_CONFIG = { features: { plugins: false }, analytics: { enabled: false } } as const
+export const OFFLINE_ARGS: ReadonlyArray<string> = ["-c", "features.plugins=false", "-c", "analytics.enabled=false"]
 
 /** The native binary and the environment the SDK would give it; the raw sides use the same. */
 export const codexBinary = (): { readonly bin: string; readonly env: Record<string, string> } => {

@@ -16,15 +16,16 @@ import { type BenchConfig, type BenchContext, homeFactory, machineInfo, type Sec
 import { overhead } from "./overhead.ts"
 import { startup } from "./startup.ts"
 import { throughput } from "./throughput.ts"
+import { turns } from "./turns.ts"
 
 /**
  * The sections, in run order. Extension point: planned sections go here as they are written —
  * `eventPipeline` (a fake app-server floods 200k deltas into one turn; events/s through
  * `turn.events` vs a raw JSON.parse loop; heap after the turn) and `turnLatency` (20 sequential
- * turns against `LocalModel`: SDK vs `@openai/codex-sdk` vs raw JSON-RPC). Each is a `Section`
+ * turns against `LocalModel`: SDK vs `@openai/codex-sdk` vs raw JSON-RPC; built as `turns`). Each is a `Section`
  * (bench/harness.ts) in its own bench/<name>.ts.
  */
-const SECTIONS: ReadonlyArray<Section> = [overhead, throughput, startup, events]
+const SECTIONS: ReadonlyArray<Section> = [overhead, throughput, startup, events, turns]
 
 const { values } = parseArgs({
   options: {

@@ -34,7 +34,7 @@ const withClient = <A, E, R>(
  * pid checks below as processes with our CODEX_HOME. They are codex's, not the
  * SDK's; see the report. Turned off here so the pid checks measure the SDK.
  */
-const threadConfig = { features: { plugins: false, shell_snapshot: false } } as const
+const threadConfig = { features: { plugins: false, shell_snapshot: false }, analytics: { enabled: false } } as const
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i)
 
@@ -271,7 +271,7 @@ describe("Reliability (real binary)", () => {
               if (!ready) { ready = true; console.log("READY") }
             }))), { concurrency: 200, discard: true }))
         }).pipe(
-          Effect.provide(AppServer.layer({ codexHome: process.env.TEST_CODEX_HOME, config: { features: { plugins: false } } })),
+          Effect.provide(AppServer.layer({ codexHome: process.env.TEST_CODEX_HOME, config: { features: { plugins: false }, analytics: { enabled: false } } })),
           Effect.provide(NodeServices.layer)
         )
         NodeRuntime.runMain(program)

@@ -71,6 +71,8 @@ const wsServer = (extraArgs: ReadonlyArray<string> = []) =>
         "features.plugins=false",
         "-c",
         "features.shell_snapshot=false",
+        "-c",
+        "analytics.enabled=false",
         ...extraArgs
       ], {
         env: { ...binary.env, CODEX_HOME: codexHome },

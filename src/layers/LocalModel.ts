@@ -849,6 +849,8 @@ export const make = Effect.fn("LocalModel.make")(
       model_catalog_json: catalogPath,
       // Otherwise startup syncs curated plugins from github.com / chatgpt.com.
       features: { plugins: false },
+      // Otherwise codex resolves its metrics host (ab.chatgpt.com): keep every byte on loopback.
+      analytics: { enabled: false },
       model_providers: {
         [PROVIDER_ID]: {
           name: "LocalModel",

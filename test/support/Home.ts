@@ -9,8 +9,8 @@ export const tempCodexHome = Effect.acquireRelease(
   (dir) => Effect.sync(() => NodeFs.rmSync(dir, { recursive: true, force: true }))
 )
 
-/** Config that keeps codex off the network: no plugin sync, no model provider but loopback. */
-export const offlineConfig = { features: { plugins: false } } as const
+/** Config that keeps codex off the network: no plugin sync, no metrics export, no model provider but loopback. */
+export const offlineConfig = { features: { plugins: false }, analytics: { enabled: false } } as const
 
 /** Whether a pid is alive. */
 export const isAlive = (pid: number): boolean => {
