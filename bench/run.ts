@@ -19,11 +19,9 @@ import { throughput } from "./throughput.ts"
 import { turns } from "./turns.ts"
 
 /**
- * The sections, in run order. Extension point: planned sections go here as they are written —
- * `eventPipeline` (a fake app-server floods 200k deltas into one turn; events/s through
- * `turn.events` vs a raw JSON.parse loop; heap after the turn) and `turnLatency` (20 sequential
- * turns against `LocalModel`: SDK vs `@openai/codex-sdk` vs raw JSON-RPC; built as `turns`). Each is a `Section`
- * (bench/harness.ts) in its own bench/<name>.ts.
+ * The sections, in run order: request overhead, throughput at 64 in flight, startup, the event
+ * pipeline (`events`) and turn latency (`turns`). Each is a `Section` (bench/harness.ts) in its
+ * own bench/<name>.ts; add new ones here.
  */
 const SECTIONS: ReadonlyArray<Section> = [overhead, throughput, startup, events, turns]
 
