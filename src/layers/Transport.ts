@@ -241,8 +241,8 @@ export const stdio = Effect.fnUntraced(function*(
 export interface WebSocketOptions {
   /** The app-server's listen address, e.g. `ws://127.0.0.1:4500`. */
   readonly url: string
-  /** A bearer token for `--ws-auth`, sent as `Authorization: Bearer <token>`. */
-  readonly token?: Redacted.Redacted<string> | undefined
+  /** A bearer token for `--ws-auth`, sent as `Authorization: Bearer <token>` (never logged). */
+  readonly token?: string | Redacted.Redacted<string> | undefined
   /** How long to wait for the socket to open (default 10 seconds). */
   readonly openTimeout?: Duration.Input | undefined
 }
@@ -260,7 +260,9 @@ export const webSocket = Effect.fnUntraced(function*(
   const socket = yield* Socket.makeWebSocket(options.url, {
     openTimeout: options.openTimeout ?? "10 seconds",
     ...(options.token === undefined ? {} : {
-      headers: { authorization: `Bearer ${Redacted.value(options.token)}` }
+      headers: {
+        authorization: `Bearer ${Redacted.isRedacted(options.token) ? Redacted.value(options.token) : options.token}`
+      }
     })
   })
   const toError = (cause: Socket.SocketError) =>
