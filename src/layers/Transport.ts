@@ -156,6 +156,8 @@ export const stdio = Effect.fnUntraced(function*(
 
   const outbound = yield* Queue.unbounded<string, Cause.Done>()
   const writer = yield* Stream.fromQueue(outbound).pipe(
+    // everything queued so far goes out in one write (one syscall for a burst of requests)
+    Stream.mapArray((batch) => [batch.join("")] as const),
     Stream.encodeText,
     Stream.run(handle.stdin),
     // A broken pipe means the process is gone; the reader reports why.
