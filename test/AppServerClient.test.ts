@@ -4,9 +4,8 @@ import { TestClock } from "effect/testing"
 import { AppServerClient } from "../src/services/AppServerClient.ts"
 import * as CodexError from "../src/services/CodexError.ts"
 import * as Fake from "./support/FakeServer.ts"
+import { reasonOf } from "./support/Errors.ts"
 
-const reasonOf = <A, R>(effect: Effect.Effect<A, CodexError.CodexError, R>) =>
-  Effect.flip(effect).pipe(Effect.map((error) => error.reason))
 
 describe("AppServerClient (in-memory server)", () => {
   it.effect("answers out of order", () =>

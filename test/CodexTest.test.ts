@@ -8,9 +8,9 @@ import * as Input from "../src/schema/Input.ts"
 import { AppServerClient } from "../src/services/AppServerClient.ts"
 import * as Approvals from "../src/services/Approvals.ts"
 import * as Codex from "../src/services/Codex.ts"
-import type * as CodexError from "../src/services/CodexError.ts"
 import * as CodexTool from "../src/services/CodexTool.ts"
 import * as TurnEvent from "../src/streams/TurnEvent.ts"
+import { itemOf, reasonOf } from "./support/Errors.ts"
 
 /** Runs a program against the scripted server, with `Codex.layer` (and approvals) over it. */
 const provide = (
@@ -23,11 +23,7 @@ const provide = (
   return self.pipe(Effect.provide(codex), Effect.provide(CodexTest.layer(script, rest)))
 }
 
-const reasonOf = <A, R>(effect: Effect.Effect<A, CodexError.CodexError, R>) =>
-  Effect.flip(effect).pipe(Effect.map((error) => error.reason))
 
-const itemOf = <T extends Protocol.ThreadItem["type"]>(items: ReadonlyArray<Protocol.ThreadItem>, type: T) =>
-  items.find((item) => item.type === type) as Extract<Protocol.ThreadItem, { readonly type: T }> | undefined
 
 /** Moves the TestClock on in small steps until the fiber is done (sleeps registered late are reached too). */
 const driveClock = <A, E>(fiber: Fiber.Fiber<A, E>) =>

@@ -12,9 +12,9 @@ import type * as Protocol from "../src/schema/generated/Protocol.gen.ts"
 import { AppServerClient } from "../src/services/AppServerClient.ts"
 import * as Approvals from "../src/services/Approvals.ts"
 import * as Codex from "../src/services/Codex.ts"
-import type * as CodexError from "../src/services/CodexError.ts"
 import * as CodexTool from "../src/services/CodexTool.ts"
 import * as TurnEvent from "../src/streams/TurnEvent.ts"
+import { itemOf, reasonOf } from "./support/Errors.ts"
 
 const transcript = (name: string) =>
   fileURLToPath(new URL(`../../shared/protocol/transcripts/${name}.jsonl`, import.meta.url))
@@ -34,11 +34,7 @@ const replay = (
   return self.pipe(Effect.provide(codex), Effect.provide(CodexTest.layerReplay(file, rest)))
 }
 
-const reasonOf = <A, R>(effect: Effect.Effect<A, CodexError.CodexError, R>) =>
-  Effect.flip(effect).pipe(Effect.map((error) => error.reason))
 
-const itemOf = <T extends Protocol.ThreadItem["type"]>(items: ReadonlyArray<Protocol.ThreadItem>, type: T) =>
-  items.find((item) => item.type === type) as Extract<Protocol.ThreadItem, { readonly type: T }> | undefined
 
 const tempFile = (name: string) =>
   Effect.acquireRelease(

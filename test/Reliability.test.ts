@@ -12,7 +12,7 @@
  */
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Option, Stream } from "effect"
+import { Effect, Exit, Fiber, Option, Stream } from "effect"
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
@@ -20,6 +20,7 @@ import * as AppServer from "../src/layers/AppServer.ts"
 import { AppServerClient } from "../src/services/AppServerClient.ts"
 import type * as CodexError from "../src/services/CodexError.ts"
 import { isAlive, offlineConfig, pidsWithEnv, tempCodexHome, tempDir, writeScript } from "./support/Home.ts"
+import { exitReason } from "./support/Errors.ts"
 
 const withClient = <A, E, R>(
   options: AppServer.Options,
@@ -48,11 +49,6 @@ const waitUntil = (condition: () => boolean, timeoutMs = 10_000) =>
     }
   })
 
-const reasonOf = (exit: Exit.Exit<unknown, CodexError.CodexError>) => {
-  if (Exit.isSuccess(exit)) return undefined
-  const error = Cause.findErrorOption(exit.cause)
-  return Option.isSome(error) ? error.value.reason : undefined
-}
 
 describe("Reliability (real binary)", () => {
   it.live("1000 requests fired at once through one layer are all answered", () =>
@@ -120,7 +116,7 @@ describe("Reliability (real binary)", () => {
           assert.isAtLeast(failed.length, 20)
           assert.strictEqual(settled.length, total)
           for (const { exit } of failed) {
-            const reason = reasonOf(exit)
+            const reason = exitReason(exit)
             assert.strictEqual(reason?._tag, "ProcessExited")
             if (reason?._tag === "ProcessExited") {
               assert.isUndefined(reason.exitCode)
@@ -130,7 +126,7 @@ describe("Reliability (real binary)", () => {
 
           // The subscriber fails too, after the notifications it got.
           const subscriberExit = yield* Fiber.join(subscriber)
-          assert.strictEqual(reasonOf(subscriberExit)?._tag, "ProcessExited")
+          assert.strictEqual(exitReason(subscriberExit)?._tag, "ProcessExited")
           assert.isAbove(notifications, 0)
 
           // A later request fails at once, with the same reason.
@@ -138,14 +134,14 @@ describe("Reliability (real binary)", () => {
           const later = yield* Effect.exit(client.request("thread/loaded/list", {}))
           const laterMs = Date.now() - before
           assert.isBelow(laterMs, 20)
-          const laterReason = reasonOf(later)
+          const laterReason = exitReason(later)
           assert.strictEqual(laterReason?._tag, "ProcessExited")
           if (laterReason?._tag === "ProcessExited") assert.strictEqual(laterReason.signal, "SIGKILL")
           const closed = yield* client.awaitClosed
           assert.strictEqual(closed.reason._tag, "ProcessExited")
           // A subscription made after the end fails at once.
           const lateEvents = yield* Stream.runDrain(client.incoming).pipe(Effect.exit)
-          assert.strictEqual(reasonOf(lateEvents)?._tag, "ProcessExited")
+          assert.strictEqual(exitReason(lateEvents)?._tag, "ProcessExited")
           return { pendingAtKill, failed: failed.length, lastFailure, laterMs }
         }))
       assert.deepStrictEqual(pidsWithEnv("CODEX_HOME", codexHome), [])

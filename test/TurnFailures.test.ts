@@ -5,21 +5,16 @@
  * mid-turn fails the turn with `ProcessExited` at once.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Option, Stream } from "effect"
+import { Effect, Fiber, Stream } from "effect"
 import * as NodeFs from "node:fs"
 import * as LocalModel from "../src/layers/LocalModel.ts"
 import * as Codex from "../src/services/Codex.ts"
-import type * as CodexError from "../src/services/CodexError.ts"
 import type * as Thread from "../src/services/Thread.ts"
 import type * as TurnEvent from "../src/streams/TurnEvent.ts"
 import * as Real from "./support/Real.ts"
+import { exitReason } from "./support/Errors.ts"
 
 
-const reasonOf = (exit: Exit.Exit<unknown, CodexError.CodexError>) => {
-  if (Exit.isSuccess(exit)) return undefined
-  const error = Cause.findErrorOption(exit.cause)
-  return Option.isSome(error) ? error.value.reason : undefined
-}
 
 interface Kind {
   readonly name: string
@@ -186,7 +181,7 @@ describe("Turn failures (real binary + LocalModel)", () => {
           `events after ${latency.events.toFixed(1)} ms / ${latency.liveEvents.toFixed(1)} ms`
       )
       for (const exit of [resultExit, eventsExit, liveExit]) {
-        const reason = reasonOf(exit)
+        const reason = exitReason(exit)
         assert.strictEqual(reason?._tag, "ProcessExited")
         if (reason?._tag === "ProcessExited") {
           assert.isUndefined(reason.exitCode)
@@ -205,7 +200,7 @@ describe("Turn failures (real binary + LocalModel)", () => {
       const scoped = yield* Effect.exit(Effect.scoped(thread.turn("anyone?")))
       const start = yield* Effect.exit(Codex.startThread())
       const elapsed = performance.now() - before
-      for (const exit of [again, eventsAgain, run, scoped, start]) assert.strictEqual(reasonOf(exit)?._tag, "ProcessExited")
+      for (const exit of [again, eventsAgain, run, scoped, start]) assert.strictEqual(exitReason(exit)?._tag, "ProcessExited")
       console.log(`[failures] 5 calls on the dead connection failed in ${elapsed.toFixed(1)} ms`)
       assert.isBelow(elapsed, 100)
     })).pipe(Effect.provide(Real.layer([LocalModel.hang()], Real.fast))))

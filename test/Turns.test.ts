@@ -7,26 +7,21 @@
  * match.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Layer, Option, Schema, Stream } from "effect"
+import { Effect, Exit, Fiber, Layer, Schema, Stream } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import * as AppServer from "../src/layers/AppServer.ts"
 import * as LocalModel from "../src/layers/LocalModel.ts"
 import * as Codex from "../src/services/Codex.ts"
-import type * as CodexError from "../src/services/CodexError.ts"
 import type * as Thread from "../src/services/Thread.ts"
 import type * as TurnEvent from "../src/streams/TurnEvent.ts"
+import { exitReason } from "./support/Errors.ts"
 import * as Real from "./support/Real.ts"
 
 
 
 
-const reasonOf = (exit: Exit.Exit<unknown, CodexError.CodexError>) => {
-  if (Exit.isSuccess(exit)) return undefined
-  const error = Cause.findErrorOption(exit.cause)
-  return Option.isSome(error) ? error.value.reason : undefined
-}
 
 const tagsOf = (events: ReadonlyArray<TurnEvent.TurnEvent>) => events.map((event) => event._tag)
 
@@ -321,7 +316,7 @@ describe("Turns (real binary + LocalModel)", () => {
       const turn = yield* thread.turn("Hi")
       yield* turn.result
       const exit = yield* Effect.exit(turn.steer("too late"))
-      assert.strictEqual(reasonOf(exit)?._tag, "RpcError")
+      assert.strictEqual(exitReason(exit)?._tag, "RpcError")
       // interrupting a finished turn is a no-op
       yield* turn.interrupt
     })).pipe(Effect.provide(Real.layer([LocalModel.text("hi")], Real.fast))))

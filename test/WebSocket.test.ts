@@ -5,7 +5,7 @@
  */
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Option, Schedule, type Scope, Stream } from "effect"
+import { Effect, Exit, Fiber, Option, Schedule, type Scope, Stream } from "effect"
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import { Redacted } from "effect"
 import * as NodeFs from "node:fs"
@@ -16,6 +16,7 @@ import * as AppServer from "../src/layers/AppServer.ts"
 import { AppServerClient } from "../src/services/AppServerClient.ts"
 import type * as CodexError from "../src/services/CodexError.ts"
 import { pidsWithEnv, tempCodexHome, tempDir } from "./support/Home.ts"
+import { exitReason } from "./support/Errors.ts"
 
 /** A TCP port nothing listens on (free at the time of the call). */
 const freePort = Effect.promise(() =>
@@ -108,11 +109,6 @@ const withWs = <A, E, R>(
   use: (client: AppServerClient["Service"]) => Effect.Effect<A, E, R>
 ) => Effect.flatMap(AppServerClient, use).pipe(Effect.provide(AppServer.layerWebSocket(options)))
 
-const reasonOf = (exit: Exit.Exit<unknown, CodexError.CodexError>) => {
-  if (Exit.isSuccess(exit)) return undefined
-  const error = Cause.findErrorOption(exit.cause)
-  return Option.isSome(error) ? error.value.reason : undefined
-}
 
 /** ESTABLISHED TCP connections (both ends, this network namespace) to or from `port`. */
 const establishedOn = (port: number): number => {
@@ -272,13 +268,13 @@ describe("AppServer.layerWebSocket (real binary, --listen ws://)", () => {
           )
           assert.isAtLeast(pendingAtKill, 20)
           assert.isAtLeast(failed.length, 20)
-          for (const { exit } of failed) assert.strictEqual(reasonOf(exit)?._tag, "TransportError")
+          for (const { exit } of failed) assert.strictEqual(exitReason(exit)?._tag, "TransportError")
           assert.isBelow(lastFailure, 1_000)
 
-          assert.strictEqual(reasonOf(yield* Fiber.join(subscriber))?._tag, "TransportError")
+          assert.strictEqual(exitReason(yield* Fiber.join(subscriber))?._tag, "TransportError")
           const before = Date.now()
           const later = yield* Effect.exit(client.request("thread/loaded/list", {}))
-          assert.strictEqual(reasonOf(later)?._tag, "TransportError")
+          assert.strictEqual(exitReason(later)?._tag, "TransportError")
           assert.isBelow(Date.now() - before, 20)
           assert.strictEqual((yield* client.awaitClosed).reason._tag, "TransportError")
         }))

@@ -385,6 +385,31 @@ const isAccepted = (decision: unknown): boolean =>
     ("acceptWithExecpolicyAmendment" in decision || "applyNetworkPolicyAmendment" in decision))
 
 /**
+ * After an approval request: an accepted item goes on (`false`); a declined
+ * one (or one whose answer was an error) is completed as such, and `cancel`
+ * interrupts the turn, as codex does (`true`: the step is over).
+ */
+const endUnlessAccepted = (
+  turn: TurnContext,
+  started: Protocol.ThreadItem,
+  decision: unknown
+): Effect.Effect<boolean, TurnEnd> =>
+  Effect.gen(function*() {
+    if (isAccepted(decision)) {
+      yield* turn.setStatus([])
+      return false
+    }
+    yield* turn.completeItem({
+      ...started,
+      status: decision === undefined ? "failed" : "declined",
+      completedAtMs: yield* turn.now
+    } as Protocol.ThreadItem)
+    yield* turn.setStatus([])
+    if (decision === "cancel") return yield* turn.interrupt
+    return true
+  })
+
+/**
  * The agent runs a shell command: a `commandExecution` item (shown as
  * `/bin/bash -lc '<cmd>'`, as codex shows it), its output streamed, then
  * completed with `aggregatedOutput` and `exitCode`. With `approval`, codex
@@ -438,17 +463,7 @@ export const command = (cmd: string, options: CommandOptions = {}): Step =>
           availableDecisions: ["accept", { acceptWithExecpolicyAmendment: { execpolicy_amendment: amendment } }, "cancel"]
         })
         const decision = answer._tag === "Result" ? answer.result.decision : undefined
-        if (!isAccepted(decision)) {
-          yield* turn.completeItem({
-            ...started,
-            status: decision === undefined ? "failed" : "declined",
-            completedAtMs: yield* turn.now
-          })
-          yield* turn.setStatus([])
-          if (decision === "cancel") return yield* turn.interrupt
-          return
-        }
-        yield* turn.setStatus([])
+        if (yield* endUnlessAccepted(turn, started, decision)) return
       } else {
         yield* turn.startItem(started)
       }
@@ -531,17 +546,7 @@ export const fileChange = (path: string, diff: string, options: FileChangeOption
           grantRoot: null
         })
         const decision = answer._tag === "Result" ? answer.result.decision : undefined
-        if (!isAccepted(decision)) {
-          yield* turn.completeItem({
-            ...started,
-            status: decision === undefined ? "failed" : "declined",
-            completedAtMs: yield* turn.now
-          })
-          yield* turn.setStatus([])
-          if (decision === "cancel") return yield* turn.interrupt
-          return
-        }
-        yield* turn.setStatus([])
+        if (yield* endUnlessAccepted(turn, started, decision)) return
       }
       yield* turn.completeItem({ ...started, status: "completed", completedAtMs: yield* turn.now })
       yield* turn.diff(P.unifiedDiff(relative, kind, diff))
