@@ -677,8 +677,11 @@ export const makeServer = (
           const thread = usable(params.threadId)
           const running = activeOf(thread)
           if (running !== undefined && running.kind === "compact") {
-            // the new turn starts once the compaction is over
-            return Deferred.await(running.done).pipe(Effect.andThen(Effect.suspend(() => onRequest(id, method, rawParams))))
+            // what codex 0.169.0 answers while a compaction turn runs (a compaction cannot be steered)
+            return respondError(id, {
+              code: JsonRpc.ErrorCode.InternalError,
+              message: "ActiveTurnNotSteerable { turn_kind: Compact }"
+            })
           }
           if (running !== undefined) {
             // codex steers the active turn and answers with its id
