@@ -805,3 +805,34 @@ describe("manual approvals (UI-driven)", () => {
     assert.isFalse(Approvals.isReadOnlyCommand("/bin/bash -lc reboot"))
   })
 })
+
+describe("tools: invalid options are typed errors", () => {
+  const echo = CodexTool.make("echo", {
+    description: "Echoes",
+    parameters: Schema.Struct({ text: Schema.String }),
+    run: ({ text }) => Effect.succeed(text)
+  })
+
+  it.effect("tools without the experimental API: InvalidOptions, nothing sent", () =>
+    Effect.gen(function*() {
+      const reason = yield* reasonOf(Codex.startThread({ tools: [echo] }))
+      assert.strictEqual(reason._tag, "InvalidOptions")
+      assert.match(reason.message, /experimental API/)
+      assert.strictEqual((yield* CodexTest.requestsOf("thread/start")).length, 0)
+    }).pipe(Effect.provide(Codex.layer), Effect.provide(CodexTest.layer([], { experimentalApi: false }))))
+
+  it.effect("two tools with one name, and parameters strict mode cannot express", () =>
+    Effect.gen(function*() {
+      const twice = yield* reasonOf(Codex.startThread({ tools: [echo, echo] }))
+      assert.strictEqual(twice._tag, "InvalidOptions")
+      assert.match(twice.message, /two tools are named echo/)
+      const loose = CodexTool.make("loose", {
+        description: "Takes anything",
+        parameters: Schema.Struct({ value: Schema.Unknown }),
+        run: () => Effect.succeed("")
+      })
+      const unsupported = yield* reasonOf(Codex.startThread({ tools: [loose] }))
+      assert.strictEqual(unsupported._tag, "InvalidOptions")
+      assert.match(unsupported.message, /tool loose: parameters/)
+    }).pipe(Effect.provide(Codex.layer), Effect.provide(CodexTest.layer([]))))
+})
