@@ -836,3 +836,14 @@ describe("tools: invalid options are typed errors", () => {
       assert.match(unsupported.message, /tool loose: parameters/)
     }).pipe(Effect.provide(Codex.layer), Effect.provide(CodexTest.layer([]))))
 })
+
+describe("structured output: invalid schemas are typed errors", () => {
+  it.effect("an output schema strict mode cannot express fails with InvalidOptions before the turn starts", () =>
+    Effect.gen(function*() {
+      const thread = yield* Codex.startThread()
+      const reason = yield* reasonOf(thread.run("x", { outputSchema: Schema.String }))
+      assert.strictEqual(reason._tag, "InvalidOptions")
+      assert.match(reason.message, /outputSchema/)
+      assert.strictEqual((yield* CodexTest.requestsOf("turn/start")).length, 0)
+    }).pipe(Effect.provide(Codex.layer), Effect.provide(CodexTest.layer([]))))
+})
