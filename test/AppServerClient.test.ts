@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, Option, Queue, Ref, Schedule, Stream } from "effect"
+import { Deferred, Effect, Fiber, Option, Queue, Ref, Schedule, Stream, Tracer } from "effect"
 import { TestClock } from "effect/testing"
 import { AppServerClient } from "../src/services/AppServerClient.ts"
 import * as CodexError from "../src/services/CodexError.ts"
@@ -198,5 +198,40 @@ describe("AppServerClient (in-memory server)", () => {
         assert.strictEqual(handled.id, 2)
         assert.deepStrictEqual(handled.result, { contentItems: [{ type: "inputText", text: "hi lookup" }], success: true })
       }).pipe(Effect.provide(layer))
+    }))
+})
+
+describe("AppServerClient spans", () => {
+  const recording = () => {
+    const names: Array<string> = []
+    const tracer = Tracer.make({
+      span(options) {
+        names.push(options.name)
+        return new Tracer.NativeSpan(options)
+      }
+    })
+    return { names, tracer }
+  }
+  const echo = Fake.layer((message, server) => Fake.send(server, { id: message.id, result: { data: [] } }))
+
+  it.effect("one span per request with requestSpans, none by default", () =>
+    Effect.gen(function*() {
+      const off = recording()
+      yield* AppServerClient.pipe(
+        Effect.flatMap((client) => client.request("thread/loaded/list", {})),
+        Effect.provide(echo),
+        Effect.provideService(Tracer.Tracer, off.tracer)
+      )
+      assert.isFalse(off.names.includes("AppServerClient.request"))
+      const on = recording()
+      const echoWithSpans = Fake.layer((message, server) => Fake.send(server, { id: message.id, result: { data: [] } }), {
+        requestSpans: true
+      })
+      yield* AppServerClient.pipe(
+        Effect.flatMap((client) => client.request("thread/loaded/list", {})),
+        Effect.provide(echoWithSpans),
+        Effect.provideService(Tracer.Tracer, on.tracer)
+      )
+      assert.isTrue(on.names.includes("AppServerClient.request"))
     }))
 })

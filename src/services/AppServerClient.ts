@@ -199,6 +199,12 @@ export interface Options {
   readonly overloadRetry?: Schedule.Schedule<unknown, CodexError.CodexError> | undefined
   /** How many requests may be in flight at once. Default 64. */
   readonly maxInFlight?: number | undefined
+  /**
+   * A span per JSON-RPC request (`AppServerClient.request`, attribute
+   * `codex.method`). Off by default: it costs more CPU than the rest of a
+   * request; the public operations (`Codex.*`, `Thread.*`) are always traced.
+   */
+  readonly requestSpans?: boolean | undefined
 }
 
 /**
@@ -273,6 +279,7 @@ export const make = Effect.fnUntraced(function*(
   const scope = yield* Scope.Scope
   const requestTimeout = Duration.toMillis(Duration.fromInputUnsafe(options.requestTimeout ?? "5 minutes"))
   const overloadRetry = options.overloadRetry ?? defaultOverloadRetry
+  const requestSpans = options.requestSpans ?? false
   const clock = yield* Clock.Clock
 
   const hub = yield* PubSub.unbounded<Incoming | Terminal>()
@@ -486,12 +493,18 @@ export const make = Effect.fnUntraced(function*(
     if (Exit.isFailure(encoded)) {
       return fail(new CodexError.ProtocolError({ method, description: `invalid params: ${issueOf(encoded)}` }))
     }
-    return Effect.flatMap(requestRaw(method, encoded.value, options), (result) => {
+    const effect = Effect.flatMap(requestRaw(method, encoded.value, options), (result) => {
       const decoded = codec.decode(result)
       return Exit.isSuccess(decoded)
         ? Effect.succeed(decoded.value)
         : fail(new CodexError.ProtocolError({ method, description: `unexpected response: ${issueOf(decoded)}` }))
     }) as Effect.Effect<ClientRequestResponseByMethod[M], CodexError.CodexError>
+    return requestSpans
+      ? Effect.withSpan(effect, "AppServerClient.request", {
+        attributes: { "codex.method": method },
+        captureStackTrace: false
+      })
+      : effect
   }
 
   // Whole batches at a time (a per-element map would cost an Effect per delta); the
