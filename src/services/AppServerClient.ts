@@ -383,12 +383,12 @@ export const make = Effect.fnUntraced(function*(
           : undefined
       }
       case "Response":
-        if (inFlight.complete(message.id as number, Effect.succeed(message.result))) return undefined
+        if (inFlight.complete(message.id as number, () => Effect.succeed(message.result))) return undefined
         return lateAnswer(message.id, line)
       case "ErrorResponse":
         if (
           message.id !== null &&
-          inFlight.complete(message.id as number, Effect.suspend(() => rpcError("", message.error)))
+          inFlight.complete(message.id as number, (method) => rpcError(method, message.error))
         ) return undefined
         return lateAnswer(message.id, line)
       case "Request": {
@@ -455,12 +455,7 @@ export const make = Effect.fnUntraced(function*(
   yield* Effect.addFinalizer(() => terminate(CodexError.make(new CodexError.Closed())))
 
   const callOnce = (method: string, params: unknown, timeoutMs: number) =>
-    inFlight.call(method, (id) => JsonRpc.encodeRequest(id, method, params), timeoutMs).pipe(
-      Effect.catchIf(
-        (error) => error.reason._tag === "RpcError" && error.reason.method === "",
-        (error) => Effect.fail(CodexError.make(new CodexError.RpcError({ ...rpcFields(error.reason as CodexError.RpcError), method })))
-      )
-    )
+    inFlight.call(method, (id) => JsonRpc.encodeRequest(id, method, params), timeoutMs)
 
   const requestRaw = (method: string, params: unknown, options?: RequestOptions) => {
     const timeoutMs = options?.timeout === undefined
@@ -565,12 +560,6 @@ export const make = Effect.fnUntraced(function*(
       ),
     awaitClosed: Deferred.await(closed)
   })
-})
-
-const rpcFields = (reason: CodexError.RpcError) => ({
-  code: reason.code,
-  message: reason.message,
-  ...(reason.data === undefined ? {} : { data: reason.data })
 })
 
 /**

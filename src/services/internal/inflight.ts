@@ -67,12 +67,15 @@ export class InFlight {
     })
   }
 
-  /** Completes the request with this id. `false` when no request waits on it. */
-  complete(id: number, outcome: Effect.Effect<unknown, CodexError.CodexError>): boolean {
+  /**
+   * Completes the request with this id; `outcome` gets the request's method
+   * (for errors that name it). `false` when no request waits on that id.
+   */
+  complete(id: number, outcome: (method: string) => Effect.Effect<unknown, CodexError.CodexError>): boolean {
     const entry = this.sent.get(id)
     if (entry === undefined) return false
     this.sent.delete(id)
-    this.finish(entry, outcome)
+    this.finish(entry, outcome(entry.method))
     return true
   }
 
