@@ -191,15 +191,8 @@ export const defaultResponse = (method: string): unknown => {
 
 type AnyHandler = Handler<any, any, any> | Manual | undefined
 
-const RECOGNIZED = [
-  "item/commandExecution/requestApproval",
-  "item/fileChange/requestApproval",
-  "item/permissions/requestApproval",
-  "mcpServer/elicitation/request",
-  "item/tool/requestUserInput",
-  "applyPatchApproval",
-  "execCommandApproval"
-] as const
+// The requests this service answers: exactly those with a default answer.
+const isHandled = (method: string): boolean => defaultResponse(method) !== undefined
 
 // The legacy approvals mean the same as the v2 ones; their answers are translated.
 const toReviewDecision = (decision: unknown): Protocol.ReviewDecision => {
@@ -320,11 +313,11 @@ export const make = <R = never>(handlers: Handlers<R> = {}): Effect.Effect<Servi
 
     return Approvals.of({
       handle: (request) =>
-        (RECOGNIZED as ReadonlyArray<string>).includes(request.method)
+        isHandled(request.method)
           ? Effect.map(answerOf(request), (result) => Option.some({ _tag: "Result" as const, result }))
           : Effect.succeedNone,
       prepareUnsafe: (request) => {
-        if (isManual(handlerFor(request.method).handler) && (RECOGNIZED as ReadonlyArray<string>).includes(request.method)) {
+        if (isManual(handlerFor(request.method).handler) && isHandled(request.method)) {
           entryFor(request)
         }
       },
