@@ -17,7 +17,7 @@ import * as TurnEvent from "../src/streams/TurnEvent.ts"
 import { itemOf, reasonOf } from "./support/Errors.ts"
 
 const transcript = (name: string) =>
-  fileURLToPath(new URL(`../../shared/protocol/transcripts/${name}.jsonl`, import.meta.url))
+  fileURLToPath(new URL(`./fixtures/transcripts/${name}.jsonl`, import.meta.url))
 
 const acceptAll = Approvals.layer({
   commandExecution: () => Effect.succeed("accept" as const),

@@ -4,10 +4,10 @@ import * as fs from "node:fs"
 import * as Protocol from "../src/schema/index.ts"
 
 // ---------------------------------------------------------------------------------------------------------------
-// Captured codex 0.169.0 sessions: every message must decode with the generated schemas
+// Captured codex codex sessions (copied from the protocol notes into test/fixtures/transcripts): every message must decode with the generated schemas
 // ---------------------------------------------------------------------------------------------------------------
 
-const transcriptsDir = new URL("../../shared/protocol/transcripts/", import.meta.url)
+const transcriptsDir = new URL("./fixtures/transcripts/", import.meta.url)
 
 interface Line {
   readonly dir: string

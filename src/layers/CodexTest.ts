@@ -1067,7 +1067,7 @@ export interface ReplayOptions extends AppServerClient.Options {
 
 /**
  * An in-memory app-server that replays a recorded session (a path to a JSONL
- * file in the format of `shared/protocol/transcripts`, or its parsed lines).
+ * file in the format of `test/fixtures/transcripts`, or its parsed lines).
  *
  * The server answers the client's requests with the recorded responses and
  * sends the recorded notifications and server requests in order, waiting for

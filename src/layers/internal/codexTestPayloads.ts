@@ -1,7 +1,7 @@
 /**
  * Payload builders of the in-memory app-server of `CodexTest`: thread
  * records, turns, models, ids. Shapes are copied from what codex 0.169.0 sends
- * (see `shared/protocol/transcripts`), so every payload decodes with the
+ * (see `test/fixtures/transcripts`), so every payload decodes with the
  * generated schemas.
  */
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"

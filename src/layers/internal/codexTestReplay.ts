@@ -10,7 +10,7 @@ import type * as Transport from "../Transport.ts"
 import { type Harness, type MismatchInfo, replayError } from "./codexTestHarness.ts"
 import { isUuid } from "./codexTestPayloads.ts"
 
-/** One line of a transcript, as `shared/protocol/transcripts` stores it. */
+/** One line of a transcript, as `test/fixtures/transcripts` stores it. */
 export interface Entry {
   /** 1-based line number in the transcript. */
   readonly line: number
