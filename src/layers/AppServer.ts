@@ -23,13 +23,14 @@
  * @since 0.1.0
  */
 import { NodeSocket } from "@effect/platform-node"
-import { Config, Duration, Effect, Layer, Option, Redacted, Schedule, type Scope } from "effect"
+import { Config, Duration, Effect, Layer, Option, Redacted, Result, Schedule, type Scope } from "effect"
 import type { ChildProcessSpawner } from "effect/process"
 import * as NodeFs from "node:fs"
 import { createRequire } from "node:module"
 import * as NodePath from "node:path"
 import * as AppServerClient from "../services/AppServerClient.ts"
 import * as CodexError from "../services/CodexError.ts"
+import * as Checks from "../services/internal/options.ts"
 import { encodeConfigArgs } from "./internal/toml.ts"
 import * as Transport from "./Transport.ts"
 
@@ -139,6 +140,43 @@ export const resolveCodexBinary = (): CodexBinary => {
 
 const invalid = (description: string) => CodexError.make(new CodexError.InvalidOptions({ description }))
 
+// Every option is checked before anything is spawned: a bad one is InvalidOptions naming it.
+const checkOptions = (options: Options): Effect.Effect<void, CodexError.CodexError> => {
+  const checked = Checks.all([
+    Checks.record("options", options),
+    Checks.client(options, "0"),
+    Checks.string("codexPath", options.codexPath),
+    Checks.strings("args", options.args),
+    Checks.record("config", options.config),
+    Checks.env("env", options.env),
+    Checks.boolean("inheritEnv", options.inheritEnv, true),
+    Checks.string("cwd", options.cwd),
+    Checks.string("codexHome", options.codexHome),
+    Checks.secret("apiKey", options.apiKey),
+    Checks.duration("shutdownTimeout", options.shutdownTimeout, Duration.seconds(3))
+  ])
+  return Result.isFailure(checked) ? Effect.fail(checked.failure) : Effect.void
+}
+
+/**
+ * Bounds the whole start of a connection (spawn or connect, then the
+ * `initialize` answer) by `startupTimeout`: a server that never answers fails
+ * the layer with `Timeout` (method `initialize`) instead of waiting for the
+ * far longer `requestTimeout`.
+ */
+const withStartupTimeout = (startupTimeout: Duration.Input | undefined) =>
+<A, R>(effect: Effect.Effect<A, CodexError.CodexError, R>): Effect.Effect<A, CodexError.CodexError, R> => {
+  const checked = Checks.duration("startupTimeout", startupTimeout, Checks.clientDefaults.startupTimeout, {
+    allowInfinite: true
+  })
+  if (Result.isFailure(checked)) return Effect.fail(checked.failure)
+  if (!Duration.isFinite(checked.success)) return effect
+  return Effect.timeoutOrElse(effect, {
+    duration: checked.success,
+    orElse: () => Effect.fail(CodexError.make(new CodexError.Timeout({ method: "initialize" })))
+  })
+}
+
 /**
  * The process command line and environment for {@link Options}.
  *
@@ -190,8 +228,12 @@ export const layer = (
   Layer.effect(
     AppServerClient.AppServerClient,
     Effect.gen(function*() {
-      const transport = yield* Transport.stdio(yield* stdioOptions(options))
-      return yield* AppServerClient.make(options).pipe(Effect.provideService(Transport.Transport, transport))
+      yield* checkOptions(options)
+      const stdio = yield* stdioOptions(options)
+      return yield* Effect.gen(function*() {
+        const transport = yield* Transport.stdio(stdio)
+        return yield* AppServerClient.make(options).pipe(Effect.provideService(Transport.Transport, transport))
+      }).pipe(withStartupTimeout(options.startupTimeout))
     })
   )
 
@@ -252,10 +294,39 @@ export const layerWebSocket = (
   Layer.effect(
     AppServerClient.AppServerClient,
     Effect.gen(function*() {
-      const transport = yield* Transport.webSocket(options)
-      return yield* AppServerClient.make(options).pipe(Effect.provideService(Transport.Transport, transport))
+      yield* checkWebSocketOptions(options)
+      return yield* Effect.gen(function*() {
+        const transport = yield* Transport.webSocket(options)
+        return yield* AppServerClient.make(options).pipe(Effect.provideService(Transport.Transport, transport))
+      }).pipe(withStartupTimeout(options.startupTimeout))
     })
   ).pipe(Layer.provide(NodeSocket.layerWebSocketConstructor))
+
+const checkWebSocketOptions = (options: WebSocketOptions): Effect.Effect<void, CodexError.CodexError> => {
+  const checked = Checks.all([
+    Checks.record("options", options),
+    Checks.client(options, "0"),
+    webSocketUrl(options.url),
+    options.token === undefined || typeof options.token === "string"
+      ? Result.succeed(undefined)
+      : Checks.secret("token", options.token),
+    Checks.duration("openTimeout", options.openTimeout, Duration.seconds(10))
+  ])
+  return Result.isFailure(checked) ? Effect.fail(checked.failure) : Effect.void
+}
+
+const webSocketUrl = (url: unknown): Checks.Checked<string> => {
+  if (typeof url === "string") {
+    try {
+      const parsed = new URL(url)
+      if (parsed.protocol === "ws:" || parsed.protocol === "wss:") return Result.succeed(url)
+    } catch {
+      // not a URL
+    }
+  }
+  // the URL itself may carry credentials: it is not echoed
+  return Result.fail(Checks.invalid("url", "a ws:// or wss:// URL", typeof url === "string" ? "another string" : url))
+}
 
 /**
  * A client over an in-memory transport whose server side is played by
@@ -273,7 +344,10 @@ export const layerInMemory = <R>(
     Effect.gen(function*() {
       const { server, transport } = yield* Transport.inMemory
       yield* Effect.forkScoped(serve(server))
-      return yield* AppServerClient.make(options).pipe(Effect.provideService(Transport.Transport, transport))
+      return yield* AppServerClient.make(options).pipe(
+        Effect.provideService(Transport.Transport, transport),
+        withStartupTimeout(options.startupTimeout)
+      )
     })
   )
 

@@ -196,6 +196,27 @@ export interface TurnContext {
   ) => Effect.Effect<never, TurnEnd>
   /** Ends the turn `interrupted`. */
   readonly interrupt: Effect.Effect<never, TurnEnd>
+  /**
+   * The app-server process dies: the connection ends with `ProcessExited`
+   * (`exitCode` default 1, or `signal`, and these `stderr` lines) and nothing
+   * more is sent or answered.
+   */
+  readonly crash: (options?: CrashOptions) => Effect.Effect<never>
+}
+
+/**
+ * How the scripted app-server dies in {@link crash}.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface CrashOptions {
+  /** The exit code (default 1); ignored when `signal` is set. */
+  readonly exitCode?: number | undefined
+  /** The signal that killed it, e.g. `"SIGKILL"`. */
+  readonly signal?: string | undefined
+  /** The last lines it wrote to stderr. */
+  readonly stderr?: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -695,6 +716,17 @@ export const notify = <M extends ServerNotificationMethod>(
       method,
       typeof params === "function" ? (params as (turn: TurnContext) => ServerNotificationParamsByMethod[M])(turn) : params
     ))
+
+/**
+ * The app-server process dies in the middle of the turn: every open turn,
+ * pending request and pending approval fails with `ProcessExited`, as when
+ * the real binary is killed.
+ *
+ * @category steps
+ * @since 0.1.0
+ */
+export const crash = (options: CrashOptions = {}): Step =>
+  makeStep(`crash(${options.signal ?? options.exitCode ?? 1})`, (turn) => turn.crash(options))
 
 /**
  * Waits (on the `Clock`: `TestClock.adjust` moves it on) before the next step.

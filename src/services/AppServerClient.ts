@@ -24,6 +24,7 @@ import {
   Layer,
   Option,
   PubSub,
+  Result,
   Schedule,
   Schema,
   Scope,
@@ -49,6 +50,7 @@ import * as JsonRpc from "../schema/JsonRpc.ts"
 import * as Transport from "../layers/Transport.ts"
 import * as CodexError from "./CodexError.ts"
 import { InFlight } from "./internal/inflight.ts"
+import * as Checks from "./internal/options.ts"
 
 /**
  * A notification the pinned protocol knows, with decoded params.
@@ -193,11 +195,20 @@ export interface Options {
   readonly experimentalApi?: boolean | undefined
   /** Notification methods codex should not send on this connection. */
   readonly optOutNotificationMethods?: ReadonlyArray<string> | undefined
-  /** The longest a request may wait for its answer once sent. Default 5 minutes. */
+  /**
+   * The longest a request may wait for its answer, counted from the call
+   * (waiting for a window slot included). Default 5 minutes; `Infinity` for no limit.
+   */
   readonly requestTimeout?: Duration.Input | undefined
+  /**
+   * The longest the connection may take to start: spawn or connect, then the
+   * `initialize` answer. Default 30 seconds; past it the layer fails with
+   * `Timeout` (method `initialize`).
+   */
+  readonly startupTimeout?: Duration.Input | undefined
   /** How to retry `-32001 Server overloaded`. Default: exponential from 25 ms, jittered, capped at 2 s, 8 retries. */
   readonly overloadRetry?: Schedule.Schedule<unknown, CodexError.CodexError> | undefined
-  /** How many requests may be in flight at once. Default 64. */
+  /** How many requests may be in flight at once (a positive integer). Default 64. */
   readonly maxInFlight?: number | undefined
   /**
    * A span per JSON-RPC request (`AppServerClient.request`, attribute
@@ -275,19 +286,23 @@ const issueOf = (exit: Exit.Exit<unknown, Schema.SchemaError>): string => {
 export const make = Effect.fnUntraced(function*(
   options: Options = {}
 ): Effect.fn.Return<Service, CodexError.CodexError, Transport.Transport | Scope.Scope> {
+  const checked = Checks.client(options, CLIENT_VERSION)
+  if (Result.isFailure(checked)) return yield* Effect.fail(checked.failure)
+  const resolved = checked.success
   const transport = yield* Transport.Transport
   const scope = yield* Scope.Scope
-  const requestTimeout = Duration.toMillis(Duration.fromInputUnsafe(options.requestTimeout ?? "5 minutes"))
+  const requestTimeout = resolved.requestTimeoutMs
   const overloadRetry = options.overloadRetry ?? defaultOverloadRetry
-  const requestSpans = options.requestSpans ?? false
+  const requestSpans = resolved.requestSpans
   const clock = yield* Clock.Clock
 
   const hub = yield* PubSub.unbounded<Incoming | Terminal>()
   const handlers: Array<ServerRequestHandler> = []
+  const undecoded = new Set<string>()
   const closed = yield* Deferred.make<CodexError.CodexError>()
   let failure: CodexError.CodexError | undefined
   const inFlight = new InFlight({
-    max: options.maxInFlight ?? 64,
+    max: resolved.maxInFlight,
     offer: transport.offer,
     now: () => clock.currentTimeMillisUnsafe(),
     onTimeout: (method) => CodexError.make(new CodexError.Timeout({ method })),
@@ -378,9 +393,15 @@ export const make = Effect.fnUntraced(function*(
       case "Notification": {
         const incoming = decodeNotification(message.method, message.params)
         PubSub.publishUnsafe(hub, incoming)
-        return incoming._tag === "UnknownNotification" && message.method in ServerNotificationParams
-          ? Effect.logWarning(`codex: ${message.method} params do not match the pinned protocol; passed on raw`)
-          : undefined
+        if (
+          incoming._tag === "Notification" || !(message.method in ServerNotificationParams) ||
+          undecoded.has(message.method)
+        ) return undefined
+        // once per method: a newer codex sends the same shape on every event
+        undecoded.add(message.method)
+        return Effect.logWarning(
+          `codex: ${message.method} params do not match the pinned protocol (a newer codex?); passed on raw`
+        )
       }
       case "Response":
         if (inFlight.complete(message.id as number, () => Effect.succeed(message.result))) return undefined
@@ -457,10 +478,17 @@ export const make = Effect.fnUntraced(function*(
   const callOnce = (method: string, params: unknown, timeoutMs: number) =>
     inFlight.call(method, (id) => JsonRpc.encodeRequest(id, method, params), timeoutMs)
 
-  const requestRaw = (method: string, params: unknown, options?: RequestOptions) => {
-    const timeoutMs = options?.timeout === undefined
-      ? requestTimeout
-      : Duration.toMillis(Duration.fromInputUnsafe(options.timeout))
+  const requestRaw = (
+    method: string,
+    params: unknown,
+    options?: RequestOptions
+  ): Effect.Effect<unknown, CodexError.CodexError> => {
+    let timeoutMs = requestTimeout
+    if (options?.timeout !== undefined) {
+      const timeout = Checks.duration("timeout", options.timeout, Duration.zero, { allowInfinite: true })
+      if (Result.isFailure(timeout)) return Effect.fail(timeout.failure)
+      timeoutMs = Duration.toMillis(timeout.success)
+    }
     // The retry machinery only starts after a first -32001 (the common path stays lean).
     return callOnce(method, params, timeoutMs).pipe(
       Effect.catchIf(isOverloaded, (first) => {
@@ -525,20 +553,15 @@ export const make = Effect.fnUntraced(function*(
       : Effect.map(PubSub.subscribe(hub), toStream)
   )
 
-  const experimentalApi = options.experimentalApi ?? true
+  const experimentalApi = resolved.experimentalApi
+  const optOut = resolved.optOutNotificationMethods
   const metadata = yield* request("initialize", {
-    clientInfo: {
-      name: options.clientInfo?.name ?? "effect_codex",
-      title: options.clientInfo?.title ?? "effect-codex",
-      version: options.clientInfo?.version ?? CLIENT_VERSION
-    },
+    clientInfo: resolved.clientInfo,
     capabilities: {
       experimentalApi,
-      ...(options.optOutNotificationMethods === undefined
-        ? {}
-        : { optOutNotificationMethods: [...options.optOutNotificationMethods] })
+      ...(optOut === undefined ? {} : { optOutNotificationMethods: [...optOut] })
     }
-  } as ClientRequestParamsByMethod["initialize"])
+  } as ClientRequestParamsByMethod["initialize"], { timeout: Duration.millis(resolved.startupTimeoutMs) })
   yield* send(JsonRpc.encodeNotification("initialized"))
 
   return AppServerClient.of({

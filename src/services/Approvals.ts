@@ -124,33 +124,70 @@ export interface PendingRequest {
 }
 
 /**
- * The approvals service.
+ * The approvals service: what a program needs to answer requests left to
+ * {@link manual}. Build it with {@link make} or {@link layer}; the plumbing
+ * that connects it to a connection is internal.
  *
  * @category models
  * @since 0.1.0
  */
 export interface Service {
+  /**
+   * Answers a request left to {@link manual}, with the protocol's response for
+   * its method (`{ decision: "accept" }` for a command approval). `false` when
+   * nothing is waiting on that id (never asked, already answered, or its
+   * connection ended).
+   */
+  readonly respond: (requestId: RequestId, response: unknown) => Effect.Effect<boolean>
+  /** The requests waiting for {@link respond}. */
+  readonly pending: Effect.Effect<ReadonlyArray<PendingRequest>>
+}
+
+/**
+ * What a connection needs from the service. Kept off {@link Service} so
+ * whoever builds approvals never implements it.
+ *
+ * @internal
+ */
+export interface Plumbing {
+  /** Joins a connection: its requests are answered and tracked apart from other connections'. */
+  readonly connect: () => Connection
+}
+
+/**
+ * One connection's view of the service.
+ *
+ * @internal
+ */
+export interface Connection {
   /** Answers a server request this service handles; `None` for others. */
   readonly handle: (
     request: AppServerClient.ServerRequest
   ) => Effect.Effect<Option.Option<AppServerClient.ServerRequestAnswer>>
   /**
-   * Answers a request left to {@link manual}, with the protocol's response for
-   * its method (`{ decision: "accept" }` for a command approval). `false` when
-   * nothing is waiting on that id.
-   */
-  readonly respond: (requestId: RequestId, response: unknown) => Effect.Effect<boolean>
-  /**
    * Registers a request left to {@link manual} as pending, before the request
-   * is shown to anyone (so {@link respond} right after `ApprovalRequested`
-   * finds it). Other requests are ignored.
+   * is shown to anyone (so `respond` right after `ApprovalRequested` finds
+   * it). Other requests are ignored.
    */
   readonly prepareUnsafe: (request: AppServerClient.ServerRequest) => void
   /** Settles a pending manual request with its default answer (codex resolved it). */
   readonly settle: (requestId: RequestId) => Effect.Effect<void>
-  /** The requests waiting for {@link respond}. */
-  readonly pending: Effect.Effect<ReadonlyArray<PendingRequest>>
+  /**
+   * The connection ended: its pending requests are dropped (no answer could
+   * reach codex), so `pending` no longer lists them and `respond` returns `false`.
+   */
+  readonly closeUnsafe: () => void
 }
+
+const plumbings = new WeakMap<Service, Plumbing>()
+
+/**
+ * The plumbing of a service built by {@link make}; `undefined` for a service
+ * built by hand (it then gets the safe default answers).
+ *
+ * @internal
+ */
+export const plumbingOf = (service: Service): Plumbing | undefined => plumbings.get(service)
 
 /**
  * The key of the approvals service.
@@ -222,10 +259,6 @@ const toReviewDecision = (decision: unknown): Protocol.ReviewDecision => {
 export const make = <R = never>(handlers: Handlers<R> = {}): Effect.Effect<Service, never, R> =>
   Effect.map(Effect.context<R>(), (context) => {
     const timeout = handlers.timeout === undefined ? undefined : Duration.fromInputUnsafe(handlers.timeout)
-    const waiting = new Map<
-      RequestId,
-      { readonly info: PendingRequest; readonly deferred: Deferred.Deferred<unknown>; answered: boolean }
-    >()
 
     const handlerFor = (method: string): { handler: AnyHandler; wrap: (decision: unknown) => unknown } => {
       switch (method) {
@@ -252,10 +285,14 @@ export const make = <R = never>(handlers: Handlers<R> = {}): Effect.Effect<Servi
       }
     }
 
-    // Entries are made when the request is first seen (`prepare`, called before
-    // the request reaches any turn stream) or when its handler runs, whichever
-    // comes first, so `respond` right after `ApprovalRequested` finds it.
-    const entryFor = (request: AppServerClient.ServerRequest) => {
+    // One map per connection: request ids are only unique within a connection,
+    // and a connection that ends drops its own requests, not another's.
+    const connections = new Set<Map<RequestId, Waiting>>()
+
+    // Entries are made when the request is first seen (`prepareUnsafe`, called
+    // before the request reaches any turn stream) or when its handler runs,
+    // whichever comes first, so `respond` right after `ApprovalRequested` finds it.
+    const entryFor = (waiting: Map<RequestId, Waiting>, request: AppServerClient.ServerRequest): Waiting => {
       let entry = waiting.get(request.id)
       if (entry === undefined) {
         entry = {
@@ -268,27 +305,26 @@ export const make = <R = never>(handlers: Handlers<R> = {}): Effect.Effect<Servi
       return entry
     }
 
-    const awaitManual = (request: AppServerClient.ServerRequest) =>
+    const awaitManual = (waiting: Map<RequestId, Waiting>, request: AppServerClient.ServerRequest) =>
       Effect.acquireUseRelease(
-        Effect.sync(() => entryFor(request).deferred),
+        Effect.sync(() => entryFor(waiting, request).deferred),
         Deferred.await,
         () => Effect.sync(() => waiting.delete(request.id))
       )
 
-    const answer = (requestId: RequestId, response: (method: string) => unknown) =>
+    const answer = (entry: Waiting | undefined, response: (method: string) => unknown) =>
       Effect.suspend(() => {
-        const entry = waiting.get(requestId)
         if (entry === undefined || entry.answered) return Effect.succeed(false)
         entry.answered = true
         return Effect.as(Deferred.succeed(entry.deferred, response(entry.info.method)), true)
       })
 
-    const answerOf = (request: AppServerClient.ServerRequest): Effect.Effect<unknown> => {
+    const answerOf = (waiting: Map<RequestId, Waiting>, request: AppServerClient.ServerRequest): Effect.Effect<unknown> => {
       const fallback = defaultResponse(request.method)
       const { handler, wrap } = handlerFor(request.method)
       if (handler === undefined) return Effect.succeed(fallback)
       const run: Effect.Effect<unknown, unknown> = isManual(handler)
-        ? awaitManual(request)
+        ? awaitManual(waiting, request)
         : (Effect.suspend(() => handler(request.params, { requestId: request.id, method: request.method })).pipe(
           Effect.map(wrap),
           Effect.provideContext(context)
@@ -311,24 +347,65 @@ export const make = <R = never>(handlers: Handlers<R> = {}): Effect.Effect<Servi
       )
     }
 
-    return Approvals.of({
-      handle: (request) =>
-        isHandled(request.method)
-          ? Effect.map(answerOf(request), (result) => Option.some({ _tag: "Result" as const, result }))
-          : Effect.succeedNone,
-      prepareUnsafe: (request) => {
-        if (isManual(handlerFor(request.method).handler) && isHandled(request.method)) {
-          entryFor(request)
-        }
-      },
+    const find = (requestId: RequestId): Waiting | undefined => {
+      for (const waiting of connections) {
+        const entry = waiting.get(requestId)
+        if (entry !== undefined && !entry.answered) return entry
+      }
+      return undefined
+    }
+
+    const service = Approvals.of({
       respond: (requestId, response) =>
-        answer(requestId, (method) => unwrapFor(method, response, handlerFor(method).wrap)),
-      settle: (requestId) => Effect.asVoid(answer(requestId, defaultResponse)),
-      pending: Effect.sync(() =>
-        Array.from(waiting.values()).filter((entry) => !entry.answered).map((entry) => entry.info)
-      )
+        Effect.suspend(() =>
+          answer(find(requestId), (method) => unwrapFor(method, response, handlerFor(method).wrap))
+        ),
+      pending: Effect.sync(() => {
+        const out: Array<PendingRequest> = []
+        for (const waiting of connections) {
+          for (const entry of waiting.values()) if (!entry.answered) out.push(entry.info)
+        }
+        return out
+      })
     })
+    plumbings.set(service, {
+      connect: () => {
+        const waiting = new Map<RequestId, Waiting>()
+        connections.add(waiting)
+        let closed = false
+        return {
+          handle: (request) =>
+            isHandled(request.method)
+              ? Effect.map(answerOf(waiting, request), (result) => Option.some({ _tag: "Result" as const, result }))
+              : Effect.succeedNone,
+          prepareUnsafe: (request) => {
+            if (!closed && isManual(handlerFor(request.method).handler) && isHandled(request.method)) {
+              entryFor(waiting, request)
+            }
+          },
+          settle: (requestId) => Effect.asVoid(Effect.suspend(() => answer(waiting.get(requestId), defaultResponse))),
+          closeUnsafe: () => {
+            closed = true
+            connections.delete(waiting)
+            for (const entry of waiting.values()) {
+              if (entry.answered) continue
+              entry.answered = true
+              // the handler's fiber ends with the default answer, which the closed connection drops
+              Deferred.doneUnsafe(entry.deferred, Effect.succeed(defaultResponse(entry.info.method)))
+            }
+            waiting.clear()
+          }
+        }
+      }
+    })
+    return service
   })
+
+interface Waiting {
+  readonly info: PendingRequest
+  readonly deferred: Deferred.Deferred<unknown>
+  answered: boolean
+}
 
 // `respond` takes the protocol response of the v2 method; legacy methods get it translated.
 const unwrapFor = (method: string, response: unknown, wrap: (decision: unknown) => unknown): unknown =>

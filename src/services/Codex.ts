@@ -91,6 +91,11 @@ export class Codex extends Context.Service<Codex, Service>()("effect-codex/Codex
 
 const invalid = (description: string) => CodexError.make(new CodexError.InvalidOptions({ description }))
 
+const retryWarning = (params: Protocol.ErrorNotification) =>
+  Effect.logWarning(`codex: ${params.error.message} (codex retries)`).pipe(
+    Effect.annotateLogs({ "codex.thread_id": params.threadId, "codex.turn_id": params.turnId })
+  )
+
 /**
  * Builds the service over the client in context: routes the connection's
  * events to turns and answers server requests (approvals, tools) for the life
@@ -101,13 +106,29 @@ const invalid = (description: string) => CodexError.make(new CodexError.InvalidO
  */
 export const make = Effect.gen(function*() {
   const client = yield* AppServerClient.AppServerClient
-  const approvals = Option.getOrUndefined(yield* Effect.serviceOption(Approvals.Approvals)) ??
-    (yield* Approvals.make())
+  const provided = Option.getOrUndefined(yield* Effect.serviceOption(Approvals.Approvals))
+  // a hand-built Approvals service has no plumbing: the safe default answers then
+  const plumbing = (provided === undefined ? undefined : Approvals.plumbingOf(provided)) ??
+    Approvals.plumbingOf(yield* Approvals.make())!
+  const approvals = plumbing.connect()
   const router = new Router()
   const tools = new Map<string, Map<string, CodexTool.Prepared>>()
 
+  // When the connection ends, for whatever reason, nothing tied to it may wait:
+  // open turns (result and events) fail with the reason, pending approvals are dropped.
+  // Approvals first: failing a turn may resume its waiters synchronously, and
+  // they must find the approvals already dropped.
+  const end = (error: CodexError.CodexError) => {
+    approvals.closeUnsafe()
+    router.failAll(error)
+  }
+  // Closing this layer's Scope ends the connection for its turns even though the
+  // client (a layer below) is still up: the router fiber is interrupted first and
+  // would never see the client's own end.
+  yield* Effect.addFinalizer(() => Effect.sync(() => end(CodexError.make(new CodexError.Closed()))))
+
   const events = yield* client.subscribe
-  // Batches are routed synchronously; only approvals bookkeeping needs Effects.
+  // Batches are routed synchronously; only approvals bookkeeping and logs need Effects.
   const routeBatch = (batch: ReadonlyArray<AppServerClient.Incoming>): Effect.Effect<void> => {
     let pending: Array<Effect.Effect<void>> | undefined
     for (const incoming of batch) {
@@ -116,15 +137,20 @@ export const make = Effect.gen(function*() {
         approvals.prepareUnsafe(incoming)
       }
       router.route(incoming)
-      if (incoming._tag === "Notification" && incoming.method === "serverRequest/resolved") {
-        ;(pending ??= []).push(approvals.settle(incoming.params.requestId))
+      if (incoming._tag === "Notification") {
+        if (incoming.method === "serverRequest/resolved") {
+          ;(pending ??= []).push(approvals.settle(incoming.params.requestId))
+        } else if (incoming.method === "error" && incoming.params.willRetry) {
+          // codex retries on its own (no credentials, no network, 5xx): say why the program waits
+          ;(pending ??= []).push(retryWarning(incoming.params))
+        }
       }
     }
     return pending === undefined ? Effect.void : Effect.forEach(pending, (effect) => effect, { discard: true })
   }
   yield* events.pipe(
     Stream.runForEachArray(routeBatch),
-    Effect.catch((error) => Effect.sync(() => router.failAll(error))),
+    Effect.catch((error) => Effect.sync(() => end(error))),
     Effect.forkScoped
   )
 

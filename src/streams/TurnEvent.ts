@@ -7,6 +7,12 @@
  * `ItemCompleted` has `item`; `TurnCompleted` has `turn`. Anything else tied
  * to the turn, including methods a newer codex adds, is `Other`.
  *
+ * A newer codex may change a nested shape the pinned schemas do not know. The
+ * lifecycle events (`TurnStarted`, `TurnCompleted`, `ItemStarted`,
+ * `ItemCompleted`) are still recognised from the method and the ids, with
+ * their params passed on raw (so an item's fields may differ from its
+ * type in the parts that changed); other undecoded notifications are `Other`.
+ *
  * ```ts
  * import { Effect, Stream } from "effect"
  * import { TurnEvent } from "effect-codex"
@@ -24,6 +30,7 @@ import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 import { unwrapShell } from "../schema/internal/shell.ts"
 import type { RequestId } from "../schema/JsonRpc.ts"
 import type { Incoming } from "../services/AppServerClient.ts"
+import { lifecycleEvent } from "./internal/undecoded.ts"
 
 /**
  * `turn/started`.
@@ -199,7 +206,8 @@ export const fromIncoming = (incoming: Incoming): TurnEvent => {
         params: incoming.params
       } as ApprovalRequested
     case "UnknownNotification":
-      return { _tag: "Other", method: incoming.method, params: incoming.params }
+      return lifecycleEvent(incoming.method, incoming.params) ??
+        { _tag: "Other", method: incoming.method, params: incoming.params }
     case "Notification":
       switch (incoming.method) {
         case "turn/started":

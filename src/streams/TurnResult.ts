@@ -3,9 +3,12 @@
  *
  * @since 0.1.0
  */
-import type * as Protocol from "../schema/generated/Protocol.gen.ts"
+import { Schema } from "effect"
+import * as Protocol from "../schema/generated/Protocol.gen.ts"
 import * as CodexError from "../services/CodexError.ts"
 import type { TurnEvent } from "./TurnEvent.ts"
+
+const isCodexErrorInfo = Schema.is(Protocol.CodexErrorInfo)
 
 /**
  * A turn that ended `completed` or `interrupted` (a `failed` turn is a
@@ -110,9 +113,10 @@ export const collect = (
         new CodexError.TurnFailed({
           threadId: completed.threadId,
           turnId: turn.id,
-          message: error?.message ?? `turn ended with status ${turn.status}`,
-          codexErrorInfo: error?.codexErrorInfo ?? undefined,
-          additionalDetails: error?.additionalDetails ?? undefined
+          message: typeof error?.message === "string" ? error.message : `turn ended with status ${turn.status}`,
+          // an undecoded turn/completed (newer codex) may carry values the pinned schema does not know
+          codexErrorInfo: isCodexErrorInfo(error?.codexErrorInfo) ? error.codexErrorInfo : undefined,
+          additionalDetails: typeof error?.additionalDetails === "string" ? error.additionalDetails : undefined
         })
       )
     }
@@ -126,7 +130,7 @@ export const collect = (
       finalResponse: finalResponseOf(items),
       items,
       usage,
-      durationMs: turn.durationMs ?? measuredMs
+      durationMs: typeof turn.durationMs === "number" ? turn.durationMs : measuredMs
     }
   }
 }

@@ -17,6 +17,7 @@ import {
 } from "../../schema/generated/Methods.gen.ts"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"
 import * as JsonRpc from "../../schema/JsonRpc.ts"
+import * as CodexError from "../../services/CodexError.ts"
 import type { ClientAnswer, Options, Step, TurnContext, TurnEnd, Usage } from "../CodexTest.ts"
 import type * as Transport from "../Transport.ts"
 import type { Harness, RecordedAnswer } from "./codexTestHarness.ts"
@@ -386,7 +387,18 @@ export const makeServer = (
             Effect.andThen(Effect.fail({ _tag: "TurnEnd", status: "failed", error } satisfies TurnEnd))
           )
         },
-        interrupt: Effect.fail({ _tag: "TurnEnd", status: "interrupted", error: null } satisfies TurnEnd)
+        interrupt: Effect.fail({ _tag: "TurnEnd", status: "interrupted", error: null } satisfies TurnEnd),
+        crash: (options = {}) =>
+          Effect.andThen(
+            server.close(CodexError.make(
+              new CodexError.ProcessExited({
+                exitCode: options.signal === undefined ? options.exitCode ?? 1 : undefined,
+                signal: options.signal,
+                stderrTail: [...(options.stderr ?? [])]
+              })
+            )),
+            Effect.never
+          )
       }
       return self
     }

@@ -8,6 +8,9 @@
  * its own (one sweeper checks every deadline on the `Clock`, so `TestClock`
  * drives timeouts in tests).
  *
+ * A deadline counts from the call, not from the send: a request that waits
+ * for a window slot behind a silent server still fails within its timeout.
+ *
  * @internal
  */
 import { Effect, Exit } from "effect"
@@ -18,10 +21,10 @@ type Resume = (effect: Effect.Effect<unknown, CodexError.CodexError>) => void
 interface Entry {
   readonly method: string
   readonly encode: (id: number) => string
-  readonly timeoutMs: number
   readonly resume: Resume
+  // fixed at the call; Infinity for no limit
+  readonly deadline: number
   id: number
-  deadline: number
   // queued -> sent -> done; cancelled entries stay in the queue until skipped
   state: "queued" | "sent" | "done"
 }
@@ -60,7 +63,7 @@ export class InFlight {
   call(method: string, encode: (id: number) => string, timeoutMs: number): Effect.Effect<unknown, CodexError.CodexError> {
     return Effect.callback<unknown, CodexError.CodexError>((resume) => {
       if (this.failure !== undefined) return resume(Effect.fail(this.failure))
-      const entry: Entry = { method, encode, timeoutMs, resume, id: 0, deadline: 0, state: "queued" }
+      const entry: Entry = { method, encode, resume, deadline: this.now() + timeoutMs, id: 0, state: "queued" }
       if (this.count < this.max) this.start(entry)
       else this.queue.push(entry)
       return Effect.sync(() => this.cancel(entry))
@@ -84,15 +87,20 @@ export class InFlight {
     return typeof id === "number" && id > 0 && id < this.nextId
   }
 
-  /** Fails every request whose deadline has passed. */
+  /** Fails every request, sent or queued, whose deadline has passed. */
   sweep(): void {
-    if (this.sent.size === 0) return
+    if (this.sent.size === 0 && this.head === this.queue.length) return
     const now = this.now()
     for (const [id, entry] of this.sent) {
       if (now >= entry.deadline) {
         this.sent.delete(id)
         this.finish(entry, Effect.fail(this.onTimeout(entry.method)))
       }
+    }
+    // Queued entries are skipped by `release` once done, so they can be failed in place.
+    for (let i = this.head; i < this.queue.length; i++) {
+      const entry = this.queue[i]!
+      if (entry.state === "queued" && now >= entry.deadline) this.finish(entry, Effect.fail(this.onTimeout(entry.method)))
     }
   }
 
@@ -119,7 +127,6 @@ export class InFlight {
   private start(entry: Entry): void {
     const id = this.nextId++
     entry.id = id
-    entry.deadline = this.now() + entry.timeoutMs
     entry.state = "sent"
     this.count++
     this.sent.set(id, entry)

@@ -1,7 +1,7 @@
 /**
  * The implementation behind `Thread` and `Turn` handles.
  */
-import { Duration, Effect, Exit, Schema, Scope } from "effect"
+import { Duration, Effect, Exit, Result, Schema, Scope } from "effect"
 import * as Input from "../../schema/Input.ts"
 import * as OutputSchema from "../../schema/OutputSchema.ts"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"
@@ -11,6 +11,7 @@ import type * as AppServerClient from "../AppServerClient.ts"
 import * as CodexError from "../CodexError.ts"
 import type * as Thread from "../Thread.ts"
 import type * as Turn from "../Turn.ts"
+import * as Checks from "./options.ts"
 
 /** What thread and turn handles share: the connection and its router. */
 export interface Session {
@@ -112,11 +113,28 @@ const makeTurn = (session: Session, state: TurnState, interruptTimeout: Duration
 
 type AnyOutputSchema = Schema.Top | Turn.JsonSchemaObject
 
+// What is wrong with a raw JSON Schema, if anything: it must be a JSON object
+// with a `type` (codex sends it as the turn's `text.format.schema`).
+const rawSchemaProblem = (raw: unknown): unknown => {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return raw
+  try {
+    if (JSON.stringify(raw) === undefined) return raw
+  } catch {
+    return "an object that is not JSON (a cycle or a BigInt)"
+  }
+  return "type" in raw || "anyOf" in raw || "$ref" in raw ? undefined : "an object with no type"
+}
+
 const prepareOutput = (
   outputSchema: AnyOutputSchema | undefined
 ): Effect.Effect<OutputSchema.OutputSchema<unknown> | undefined, CodexError.CodexError> => {
   if (outputSchema === undefined) return Effect.succeed(undefined)
-  if (!Schema.isSchema(outputSchema)) return Effect.succeed(OutputSchema.fromJsonSchema(outputSchema))
+  if (!Schema.isSchema(outputSchema)) {
+    const problem = rawSchemaProblem(outputSchema)
+    return problem === undefined
+      ? Effect.succeed(OutputSchema.fromJsonSchema(outputSchema))
+      : Effect.fail(Checks.invalid("outputSchema", "an Effect Schema or a JSON Schema object", problem))
+  }
   return OutputSchema.make(outputSchema as Schema.Top & { readonly DecodingServices: never }).pipe(
     Effect.mapError((error) =>
       CodexError.make(
@@ -135,7 +153,9 @@ const startTurn = (
   output: OutputSchema.OutputSchema<unknown> | undefined
 ): Effect.Effect<Turn.Turn, CodexError.CodexError, Scope.Scope> => {
   const { interruptTimeout, outputSchema: _, ...params } = options ?? {}
-  const timeout = interruptTimeout === undefined ? DEFAULT_INTERRUPT_TIMEOUT : Duration.fromInputUnsafe(interruptTimeout)
+  const checked = Checks.duration("interruptTimeout", interruptTimeout, DEFAULT_INTERRUPT_TIMEOUT)
+  if (Result.isFailure(checked)) return Effect.fail(checked.failure)
+  const timeout = checked.success
   const start = Effect.suspend(() => {
     session.router.beginStart(threadId)
     return session.client.request("turn/start", {
