@@ -386,7 +386,7 @@ export const make = Effect.fnUntraced(function*(
 
   // Handles one line at once (responses, notifications) and returns the effect
   // left to run for it, if any (logs, server-request dispatch), so a batch of
-  // lines costs one Effect, not one per line. Publishing stays in line order.
+  // lines costs no Effect unless one of them needs it.
   const onMessage = (line: string): Effect.Effect<void> | undefined => {
     const message = JsonRpc.parse(line)
     switch (message._tag) {
@@ -447,17 +447,21 @@ export const make = Effect.fnUntraced(function*(
       ? Effect.logDebug("codex: late answer to a request nobody waits for", JsonRpc.preview(line))
       : Effect.logWarning("codex: response to an unknown request id dropped", JsonRpc.preview(line))
 
-  const onBatch = (lines: ReadonlyArray<string>): Effect.Effect<void> => {
-    let rest: Array<Effect.Effect<void>> | undefined
-    for (const line of lines) {
-      const effect = onMessage(line)
-      if (effect !== undefined) (rest ??= []).push(effect)
+  // A line's effect (a log, a dispatch) runs before the next line is handled,
+  // so a warning about a message is logged before anything that follows it
+  // (the turn's end, say) is published.
+  const onBatch = (lines: ReadonlyArray<string>, from = 0): Effect.Effect<void> => {
+    for (let i = from; i < lines.length; i++) {
+      const effect = onMessage(lines[i]!)
+      if (effect !== undefined) {
+        return i + 1 === lines.length ? effect : Effect.andThen(effect, Effect.suspend(() => onBatch(lines, i + 1)))
+      }
     }
-    return rest === undefined ? Effect.void : Effect.forEach(rest, (effect) => effect, { discard: true })
+    return Effect.void
   }
 
   yield* transport.incoming.pipe(
-    Stream.runForEachArray(onBatch),
+    Stream.runForEachArray((lines) => onBatch(lines)),
     Effect.matchCauseEffect({
       onFailure: (cause) => {
         const error = Cause.findErrorOption(cause)

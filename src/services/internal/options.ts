@@ -89,7 +89,8 @@ export const record = (name: string, value: unknown): Checked<Record<string, unk
 export const secret = (name: string, value: unknown): Checked<Redacted.Redacted<string> | undefined> =>
   value === undefined || (Redacted.isRedacted(value) && typeof Redacted.value(value) === "string")
     ? Result.succeed(value as Redacted.Redacted<string> | undefined)
-    : Result.fail(invalid(name, "a Redacted string (Redacted.make(key))", value))
+    // a secret given as a plain string is not echoed
+    : Result.fail(invalid(name, "a Redacted string (Redacted.make(key))", typeof value === "string" ? "a plain string" : value))
 
 /** An optional `Schedule`. */
 export const schedule = <S>(name: string, value: S | undefined): Checked<S | undefined> =>
