@@ -565,7 +565,10 @@ export const make = Effect.fnUntraced(function*(
       experimentalApi,
       ...(optOut === undefined ? {} : { optOutNotificationMethods: [...optOut] })
     }
-  } as ClientRequestParamsByMethod["initialize"], { timeout: Duration.millis(resolved.startupTimeoutMs) })
+  } as ClientRequestParamsByMethod["initialize"], {
+    // initialize is a request like any other, and the start of the connection too
+    timeout: Duration.millis(Math.min(resolved.startupTimeoutMs, resolved.requestTimeoutMs))
+  })
   yield* send(JsonRpc.encodeNotification("initialized"))
 
   return AppServerClient.of({
