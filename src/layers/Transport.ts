@@ -14,6 +14,8 @@ import { Cause, Context, Deferred, Duration, Effect, Option, Queue, Redacted, Sc
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import * as Socket from "effect/socket/Socket"
 import * as CodexError from "../services/CodexError.ts"
+import * as Redact from "./internal/redact.ts"
+import * as StderrTail from "./internal/stderrTail.ts"
 
 /**
  * The transport service: `offer` one message, read `incoming` messages.
@@ -75,9 +77,6 @@ const makeOffer = (queue: Queue.Queue<string, Cause.Done>, suffix = "") => {
   }
 }
 
-/** How many stderr lines a `ProcessExited` keeps. */
-const STDERR_TAIL_LINES = 50
-
 /** How many stdout lines wait for the reader before codex is slowed down. */
 const LINE_BUFFER = 4096
 
@@ -91,6 +90,11 @@ export interface StdioOptions {
   readonly command: string
   readonly args: ReadonlyArray<string>
   readonly cwd?: string | undefined
+  /**
+   * Extra environment variables. `Redacted` values are secrets: wherever they
+   * occur in a stderr line, the line is logged and kept with `<redacted>`
+   * instead (values shorter than 4 characters are not searched for).
+   */
   readonly env?: Record<string, string | Redacted.Redacted<string> | undefined> | undefined
   /** Whether the child inherits this process's environment (default `true`). */
   readonly inheritEnv?: boolean | undefined
@@ -108,8 +112,10 @@ const signalOf = (cause: unknown): string | undefined => {
  *
  * Closing the Scope ends stdin (codex exits on EOF), waits `shutdownTimeout`,
  * then sends SIGTERM to the process group and SIGKILL after another
- * `shutdownTimeout`. stderr is always drained; its last lines go into
- * `ProcessExited`.
+ * `shutdownTimeout`. stderr is always drained: each line is logged at
+ * `Debug` (annotation `codex=stderr`) and the last ones go into
+ * `ProcessExited`, cut at 8 KiB a line (50 lines, 16 KiB in all) and with
+ * the `Redacted` values of `env` replaced by `<redacted>`.
  *
  * @category constructors
  * @since 0.1.0
@@ -137,19 +143,23 @@ export const stdio = Effect.fnUntraced(function*(
     )
   )
 
-  const stderrTail: Array<string> = []
+  // Whatever codex writes to stderr is untrusted and unbounded: lines are split
+  // from bytes with at most a few KiB held per line, and every secret we gave
+  // the process is redacted before a line is logged or kept.
+  const stderrLines = StderrTail.makeLineSplitter({ secrets: Redact.envSecrets(options.env) })
+  const stderrTail = StderrTail.makeTail()
+  const keepStderr = (lines: ReadonlyArray<string>) =>
+    lines.length === 0 ? Effect.void : Effect.forEach(
+      lines,
+      (line) => Effect.sync(() => stderrTail.push(line)).pipe(Effect.andThen(Effect.logDebug(line))),
+      { discard: true }
+    )
   const stderrDone = yield* Deferred.make<void>()
   yield* handle.stderr.pipe(
-    Stream.decodeText(),
-    Stream.splitLines,
-    Stream.runForEach((line) =>
-      Effect.sync(() => {
-        stderrTail.push(line)
-        if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift()
-      }).pipe(Effect.andThen(Effect.logDebug(line)))
-    ),
-    Effect.annotateLogs("codex", "stderr"),
+    Stream.runForEach((chunk) => keepStderr(stderrLines.push(chunk))),
     Effect.ignore,
+    Effect.andThen(Effect.suspend(() => keepStderr(stderrLines.end()))),
+    Effect.annotateLogs("codex", "stderr"),
     Effect.ensuring(Deferred.succeed(stderrDone, undefined)),
     Effect.forkScoped
   )
@@ -168,7 +178,7 @@ export const stdio = Effect.fnUntraced(function*(
   const exited = Effect.gen(function*() {
     const exit = yield* handle.exitCode.pipe(Effect.result, Effect.timeoutOption(shutdownTimeout))
     yield* Deferred.await(stderrDone).pipe(Effect.timeoutOption("50 millis"))
-    const tail = stderrTail.slice()
+    const tail = stderrTail.lines()
     if (Option.isNone(exit)) {
       return CodexError.make(new CodexError.TransportError({ description: "codex closed stdout but kept running" }))
     }
@@ -241,7 +251,10 @@ export const stdio = Effect.fnUntraced(function*(
  * @since 0.1.0
  */
 export interface WebSocketOptions {
-  /** The app-server's listen address, e.g. `ws://127.0.0.1:4500`. */
+  /**
+   * The app-server's listen address, e.g. `ws://127.0.0.1:4500`. Errors show it
+   * with its userinfo, query values and fragment redacted.
+   */
   readonly url: string
   /** A bearer token for `--ws-auth`, sent as `Authorization: Bearer <token>` (never logged). */
   readonly token?: string | Redacted.Redacted<string> | undefined
@@ -259,17 +272,23 @@ export interface WebSocketOptions {
 export const webSocket = Effect.fnUntraced(function*(
   options: WebSocketOptions
 ): Effect.fn.Return<Service, CodexError.CodexError, Socket.WebSocketConstructor | Scope.Scope> {
+  const token = options.token === undefined
+    ? undefined
+    : Redacted.isRedacted(options.token)
+    ? Redacted.value(options.token)
+    : options.token
   const socket = yield* Socket.makeWebSocket(options.url, {
     openTimeout: options.openTimeout ?? "10 seconds",
-    ...(options.token === undefined ? {} : {
-      headers: {
-        authorization: `Bearer ${Redacted.isRedacted(options.token) ? Redacted.value(options.token) : options.token}`
-      }
-    })
+    ...(token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } })
   })
+  // The URL may carry credentials (user:password@, ?token=...) and a socket
+  // error may quote it or the server's words: only scrubbed text is printed.
+  const printedUrl = Redact.redactUrl(options.url)
+  const secrets = Redact.secretList([token, ...Redact.urlSecrets(options.url)])
+  const scrub = (text: string) => Redact.redactText(text.replaceAll(options.url, printedUrl), secrets)
   const toError = (cause: Socket.SocketError) =>
     CodexError.make(
-      new CodexError.TransportError({ description: `WebSocket ${options.url}: ${cause.message}` })
+      new CodexError.TransportError({ description: `WebSocket ${printedUrl}: ${scrub(cause.message)}` })
     )
   const pull = yield* Socket.readerString(socket).pipe(Effect.mapError(toError))
   const write = yield* socket.writer

@@ -46,11 +46,43 @@ export class SpawnError extends Schema.Error<SpawnError>("effect-codex/CodexErro
   }
 }
 
+/** How many of the last stderr lines a `ProcessExited` message quotes, and in at most how many characters. */
+const MESSAGE_STDERR_LINES = 5
+const MESSAGE_STDERR_CHARS = 1024
+
+/**
+ * The newest stderr lines that fit in {@link MESSAGE_STDERR_CHARS}, oldest
+ * first; the newest line is always there, cut if it alone is too long.
+ */
+const stderrSummary = (tail: ReadonlyArray<string>): string => {
+  const picked: Array<string> = []
+  let budget = MESSAGE_STDERR_CHARS
+  for (let i = tail.length - 1; i >= 0 && picked.length < MESSAGE_STDERR_LINES; i--) {
+    const line = tail[i]!
+    if (line.length <= budget) {
+      picked.unshift(line)
+      budget -= line.length + 3 // " | "
+      continue
+    }
+    if (picked.length === 0) {
+      let cut = budget
+      // do not split a surrogate pair
+      const code = line.charCodeAt(cut - 1)
+      if (code >= 0xd800 && code <= 0xdbff) cut--
+      picked.unshift(`${line.slice(0, cut)}…`)
+    }
+    break
+  }
+  return picked.join(" | ")
+}
+
 /**
  * The app-server process exited (or was killed). Every request pending at that
  * moment, every request made afterwards and every open turn fails with it.
  * `exitCode` is `undefined` when a signal ended the process; `stderrTail` holds
- * the last lines the process wrote to stderr.
+ * the last lines the process wrote to stderr (over stdio: at most 50 lines and
+ * 16 KiB, each line cut at 8 KiB, with the secrets the process was given
+ * replaced by `<redacted>`). The message quotes about 1 KiB of the newest.
  *
  * @category reasons
  * @since 0.1.0
@@ -68,7 +100,7 @@ export class ProcessExited extends Schema.Error<ProcessExited>("effect-codex/Cod
       : this.signal !== undefined
       ? `on signal ${this.signal}`
       : "unexpectedly"
-    const tail = this.stderrTail.length > 0 ? `; stderr: ${this.stderrTail.slice(-5).join(" | ")}` : ""
+    const tail = this.stderrTail.length > 0 ? `; stderr: ${stderrSummary(this.stderrTail)}` : ""
     return `codex app-server exited ${how}${tail}`
   }
 }
