@@ -73,6 +73,10 @@ describe("Options: every option is checked before anything is spawned or sent", 
       assert.strictEqual(reason._tag, "InvalidOptions")
       assert.include(reason.message, "option url")
       assert.notInclude(reason.message, "hunter2")
+      for (const url of ["ws://127.0.0.1:1/#frag", "ws://127.0.0.1:port/", "tcp://127.0.0.1:1", "not a url"]) {
+        const bad = yield* reasonOf(build(AppServer.layerWebSocket({ url })))
+        assert.strictEqual(bad._tag, "InvalidOptions", url)
+      }
       const token = yield* reasonOf(build(AppServer.layerWebSocket({ url: "ws://127.0.0.1:1", token: 5 as never })))
       assert.include(token.message, "option token")
     }))

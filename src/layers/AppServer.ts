@@ -319,7 +319,10 @@ const webSocketUrl = (url: unknown): Checks.Checked<string> => {
   if (typeof url === "string") {
     try {
       const parsed = new URL(url)
-      if (parsed.protocol === "ws:" || parsed.protocol === "wss:") return Result.succeed(url)
+      // Node's WebSocket throws on a fragment; refuse it here as a typed error
+      if ((parsed.protocol === "ws:" || parsed.protocol === "wss:") && parsed.hash === "" && !url.includes("#")) {
+        return Result.succeed(url)
+      }
     } catch {
       // not a URL
     }
