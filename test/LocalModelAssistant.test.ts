@@ -73,10 +73,10 @@ describe("LocalModel.assistant (real codex binary)", () => {
       const thread = yield* Codex.startThread()
       for (const [i, prompt] of PROMPTS.entries()) {
         const { deltas, reasoning, result } = yield* runTurn(thread, prompt)
-        const before = i === 0 ? "" : ` Before that you said: “${PROMPTS[i - 1]}”.`
+        const rest = i === 0 ? ` ${HINT}` : ` Before that you said: “${PROMPTS[i - 1]}”.`
         assert.strictEqual(result.status, "completed", prompt)
-        assert.strictEqual(result.finalResponse, `You said: “${prompt}” (message ${i + 1} of this thread).${before} ${HINT}`)
-        assert.isAbove(deltas.length, 10, prompt)
+        assert.strictEqual(result.finalResponse, `You said: “${prompt}” (message ${i + 1} of this thread).${rest}`)
+        assert.isAbove(deltas.length, 5, prompt)
         assert.strictEqual(deltas.join(""), result.finalResponse)
         assert.strictEqual(reasoning.join(""), `Answering “${prompt}”.`)
         assert.isAbove(result.usage?.last.inputTokens ?? 0, 0)
@@ -233,7 +233,7 @@ describe("LocalModel.assistant (real codex binary)", () => {
       assert.strictEqual((yield* thread.run("one")).finalResponse, "scripted one")
       assert.strictEqual((yield* thread.run("two")).finalResponse, "scripted two")
       const third = yield* thread.run("three")
-      assert.strictEqual(third.finalResponse, `You said: “three” (message 3 of this thread). Before that you said: “two”. ${HINT}`)
+      assert.strictEqual(third.finalResponse, "You said: “three” (message 3 of this thread). Before that you said: “two”.")
       // A pushed step goes before the fallback.
       yield* LocalModel.push(LocalModel.text("pushed"))
       assert.strictEqual((yield* thread.run("four")).finalResponse, "pushed")

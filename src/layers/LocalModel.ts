@@ -575,7 +575,8 @@ export interface AssistantOptions {
  *   answer that says what happened (exit code and output, declined, rejected, the file written).
  * - A turn with an `outputSchema`: the final answer is a JSON value built from the schema (first enum
  *   member, `0`, `true`, strings naming their key).
- * - Anything else: one message quoting the prompt, its position in the thread and the prompt before it.
+ * - Anything else: one message quoting the prompt, its position in the thread and the prompt before it
+ *   (on a thread's first message, a line saying what the trigger words do instead).
  *
  * @example
  * ```ts

@@ -282,7 +282,12 @@ export const decide = (body: RequestBody, config: AssistantConfig): Decision => 
   ]
   return done.length > 0
     ? { _tag: "Answer", text: `${said} ${done.join(" ")}`, thought: "Done: I will say what happened." }
-    : { _tag: "Answer", text: `${said}${before} ${HINT}`, thought: `Answering “${oneLine(prompt, 60)}”.` }
+    : {
+      _tag: "Answer",
+      // The hint once per thread: later answers quote the prompt before instead.
+      text: earlierPrompts.length === 0 ? `${said} ${HINT}` : `${said}${before}`,
+      thought: `Answering “${oneLine(prompt, 60)}”.`
+    }
 }
 
 /** Splits `text` into word deltas (each word with the spaces after it), at most `max` of them. */
