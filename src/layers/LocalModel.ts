@@ -558,9 +558,9 @@ export interface AssistantOptions {
  * carries (same request, same answer), so it can serve any number of turns. Use it as the `fallback` of
  * {@link layer} / {@link make}, or alone through {@link layerAssistant}.
  *
- * Every response streams like {@link text} (`output_item.added`, one `output_text.delta` per word,
- * `output_item.done`, `response.completed` with a usage estimate of 4 characters a token), after a
- * reasoning summary. What it does depends on the last prompt the user typed (codex's own context
+ * Every response streams like {@link text} (`output_item.added`, one `output_text.delta` per word, at
+ * most 48, `output_item.done`, `response.completed` with a usage estimate of 4 characters a token),
+ * after a reasoning summary (unless `reasoning: false`). What it does depends on the last prompt the user typed (codex's own context
  * messages are skipped), matched as whole words, in any case:
  *
  * - **"run" or "command"**: an `exec_command` call with `sandbox_permissions: "require_escalated"`
@@ -745,9 +745,9 @@ export interface Options {
   /** Default 0: a free port. */
   readonly port?: number | undefined
   /**
-   * What answers a request once the script is used up (also the steps pushed later). Default: none, so
-   * such a request fails with HTTP 400 "LocalModel: no scripted response for request #n" and a test's
-   * script stays exact. {@link assistant} keeps serving; any other step (often a function of the
+   * What answers a request when the script, including steps pushed later, has no step left. Default:
+   * none, so such a request fails with HTTP 400 "LocalModel: no scripted response for request #n" and a
+   * test's script stays exact. {@link assistant} keeps serving; any other step (often a function of the
    * request) answers every such request.
    */
   readonly fallback?: Step | undefined
