@@ -8,25 +8,36 @@
  *   event: progress   {"line"}             (TurnEvent.describe: "running: npm test", ...)
  *   event: delta      {"text"}             (the answer as it is written)
  *   event: item       {"type", "id"}       (each completed item)
+ *   event: diff       {"diff"}             (the turn's unified diff, after a file change)
  *   event: done       {"threadId", "turnId", "status", "finalResponse", "usage"}
  *   event: error      {"reason", "message"}
  *
  * One app-server process serves every request (`Codex.layer` is provided to
- * the routes once); each request starts a thread. A client that disconnects
+ * the routes once); each request starts a thread in $WORKSPACE (default: the
+ * current directory) with codex's `workspace-write` sandbox and `on-request`
+ * approvals: file changes inside the workspace are applied, and a command
+ * that asks to run outside the sandbox is accepted when it only reads
+ * (`Approvals.isReadOnlyCommand`), else declined. A client that disconnects
  * interrupts its turn (the turn's Scope closes with the response stream).
  * It listens on 127.0.0.1:$PORT (default 8787); with `--once` it serves a
  * single task and exits.
  *
+ * Without an API key the model is the embedded `LocalModel.assistant()`, which
+ * answers any number of tasks: "run" in the prompt makes it ask to run `ls`
+ * (an approval, accepted), "fix" makes it write LOCALMODEL_NOTES.md in the
+ * workspace (a diff), then it says what happened.
+ *
  *   node --conditions=source examples/dashboard-api.ts
- *   curl -N -X POST localhost:8787/api/codex/task -H 'content-type: application/json' -d '{"prompt":"Fix the bug"}'
+ *   curl -N -X POST localhost:8787/api/codex/task -H 'content-type: application/json' -d '{"prompt":"Run the tests and fix the bug"}'
  */
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
 import { Config, Console, Deferred, Effect, Layer, Result, Schema, Stream } from "effect"
 import { Sse } from "effect/encoding"
 import { HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
-import { Codex, type CodexError, TurnEvent } from "effect-codex"
+import { Approvals, Codex, type CodexError, TurnEvent } from "effect-codex"
 import { LocalModel } from "effect-codex/testing"
 import { createServer } from "node:http"
+import * as Path from "node:path"
 import * as Backend from "./internal/backend.ts"
 
 const TaskRequest = Schema.Struct({ prompt: Schema.NonEmptyString })
@@ -38,14 +49,19 @@ const sse = (event: string, data: unknown) =>
 const toSse = (event: TurnEvent.TurnEvent): Result.Result<string, void> => {
   if (event._tag === "AgentMessageDelta") return Result.succeed(sse("delta", { text: event.delta }))
   if (event._tag === "ItemCompleted") return Result.succeed(sse("item", { type: event.item.type, id: event.item.id }))
+  if (event._tag === "DiffUpdated") return Result.succeed(sse("diff", { diff: event.diff }))
   const line = TurnEvent.describe(event)
   return line === undefined ? Result.failVoid : Result.succeed(sse("progress", { line }))
 }
 
+// Commands that ask to leave the sandbox: accepted when they only read; file changes outside the
+// workspace (which ask too) get the safe default, decline.
+const approvals = Approvals.layer({ commandExecution: Approvals.acceptCommandsMatching(Approvals.isReadOnlyCommand) })
+
 // Runs a task; the stream owns the turn's Scope, so the turn lives as long as the response.
-const runTask = (codex: Codex.Service, prompt: string): Stream.Stream<string> =>
+const runTask = (codex: Codex.Service, workspace: string, prompt: string): Stream.Stream<string> =>
   Stream.unwrap(Effect.gen(function*() {
-    const thread = yield* codex.startThread()
+    const thread = yield* codex.startThread({ cwd: workspace, sandbox: "workspace-write", approvalPolicy: "on-request" })
     const turn = yield* thread.turn(prompt)
     const done = Effect.map(turn.result, (result) =>
       sse("done", {
@@ -65,7 +81,7 @@ const runTask = (codex: Codex.Service, prompt: string): Stream.Stream<string> =>
   )
 
 // The route; `finished` is completed when a task's response has been sent (for `--once`).
-const taskRoute = (finished: Deferred.Deferred<void>) =>
+const taskRoute = (workspace: string, finished: Deferred.Deferred<void>) =>
   HttpRouter.use(Effect.fnUntraced(function*(router) {
     const codex = yield* Codex.Codex
     yield* router.add(
@@ -74,7 +90,7 @@ const taskRoute = (finished: Deferred.Deferred<void>) =>
       HttpServerRequest.schemaBodyJson(TaskRequest).pipe(
         Effect.map(({ prompt }) =>
           HttpServerResponse.stream(
-            runTask(codex, prompt).pipe(Stream.ensuring(Deferred.succeed(finished, undefined)), Stream.encodeText),
+            runTask(codex, workspace, prompt).pipe(Stream.ensuring(Deferred.succeed(finished, undefined)), Stream.encodeText),
             { contentType: "text/event-stream", headers: { "cache-control": "no-cache" } }
           )
         ),
@@ -86,11 +102,12 @@ const taskRoute = (finished: Deferred.Deferred<void>) =>
 
 const program = Effect.gen(function*() {
   const port = yield* Config.Int("PORT").pipe(Config.withDefault(8787))
+  const workspace = Path.resolve(yield* Config.String("WORKSPACE").pipe(Config.withDefault(".")))
   const once = process.argv.includes("--once")
   const finished = yield* Deferred.make<void>()
 
-  const server = HttpRouter.serve(taskRoute(finished), { disableListenLog: true, disableLogger: true }).pipe(
-    Layer.provide(Codex.layer), // one app-server process for all requests
+  const server = HttpRouter.serve(taskRoute(workspace, finished), { disableListenLog: true, disableLogger: true }).pipe(
+    Layer.provide(Codex.layer.pipe(Layer.provide(approvals))), // one app-server process for all requests
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port, host: "127.0.0.1" }))
   )
   yield* Effect.gen(function*() {
@@ -100,17 +117,11 @@ const program = Effect.gen(function*() {
   yield* Console.log("served one task; exiting")
 })
 
-// The embedded model (no API key): a command, then a streamed answer.
-const answer = "The bug is an off-by-one in the parser; the fix is in src/parser.ts."
-const script = [
-  LocalModel.response([LocalModel.reasoning("Look at the failing test first."), LocalModel.shell("ls")]),
-  LocalModel.slow(LocalModel.text(answer, { deltas: 8, usage: { input: 2400, output: 30 } }), {
-    chunkDelay: "20 millis"
-  })
-]
+// The embedded model (no API key): no script, the built-in responder answers every task.
+const local = { fallback: LocalModel.assistant({ chunkDelay: "10 millis" }) }
 
 program.pipe(
-  Effect.provide(Backend.layer(script)),
+  Effect.provide(Backend.layer([], { local })),
   Effect.provide(NodeHttpServer.layerHttpServices),
   NodeRuntime.runMain
 )

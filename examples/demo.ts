@@ -4,8 +4,12 @@
  * decoded with a Schema.
  *
  * Runs the real codex. With CODEX_API_KEY or OPENAI_API_KEY set it uses the
- * real model; otherwise it uses the embedded LocalModel (a scripted
- * Responses-API server on 127.0.0.1), so it runs anywhere without a key.
+ * real model; otherwise it uses the embedded LocalModel (a Responses-API
+ * server on 127.0.0.1) with its built-in responder, `LocalModel.assistant()`:
+ * a deterministic stand-in for a model that answers any prompt (it quotes the
+ * prompt and the one before it, runs a command for "run", edits a file for
+ * "fix", answers JSON for a schema), so the demo runs anywhere without a key,
+ * whatever you ask it.
  *
  *   npm run demo
  */
@@ -20,20 +24,6 @@ const Summary = Schema.Struct({
   verdict: Schema.Literals(["tidy", "messy"])
 })
 
-// What the embedded model answers, one step per model request, in order.
-const script = [
-  LocalModel.slow(
-    LocalModel.text("effect-codex drives Codex from Effect: layers, typed streams and safe approvals.", {
-      deltas: 12,
-      usage: { input: 900, cached: 0, output: 24 }
-    }),
-    { chunkDelay: "60 millis" }
-  ),
-  LocalModel.text("Your first question was what effect-codex is.", { deltas: 4 }),
-  LocalModel.text("Welcome back: this thread was resumed in a new app-server process.", { deltas: 6 }),
-  LocalModel.json({ language: "TypeScript", files: 42, verdict: "tidy" })
-]
-
 const program = Effect.gen(function*() {
   const apiKey = yield* Config.Redacted("CODEX_API_KEY").pipe(
     Config.orElse(() => Config.Redacted("OPENAI_API_KEY")),
@@ -45,7 +35,8 @@ const program = Effect.gen(function*() {
     options = { apiKey: apiKey.value }
   } else {
     yield* Console.log("No CODEX_API_KEY or OPENAI_API_KEY: using the embedded LocalModel on 127.0.0.1.")
-    const model = yield* LocalModel.make(script)
+    // No script: every request goes to the responder; 20 ms per frame so the answer visibly streams.
+    const model = yield* LocalModel.make([], { fallback: LocalModel.assistant({ chunkDelay: "20 millis" }) })
     options = { codexHome: model.codexHome, config: model.appServerOptions.config }
   }
 

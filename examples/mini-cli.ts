@@ -74,23 +74,13 @@ const cli = Command.make("mini-cli").pipe(
   Command.withSubcommands([run])
 )
 
-// The embedded model (no API key): it thinks for a while, runs `ls`, then answers.
-const script = [
-  LocalModel.slow(
-    LocalModel.response([LocalModel.reasoning("Let me look around.", { deltas: 5 }), LocalModel.shell("ls")]),
-    { chunkDelay: "150 millis" }
-  ),
-  LocalModel.slow(LocalModel.text("This repository is effect-codex, an Effect SDK for Codex.", {
-    deltas: 10,
-    usage: { input: 3100, output: 15 }
-  }), {
-    chunkDelay: "40 millis"
-  })
-]
+// The embedded model (no API key): the built-in responder answers any prompt, slowly enough to see the
+// spinner; "run" in the prompt makes it run `ls` (inside the sandbox: this CLI answers no approvals).
+const local = { fallback: LocalModel.assistant({ chunkDelay: "40 millis" }) }
 
 cli.pipe(
   Command.run({ version: "0.1.0" }),
-  Effect.provide(Backend.layerBackend(script)),
+  Effect.provide(Backend.layerBackend([], { local })),
   Effect.provide(NodeServices.layer),
   NodeRuntime.runMain
 )

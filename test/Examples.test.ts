@@ -194,7 +194,8 @@ interface Expected {
 }
 
 const simple: Record<string, Expected> = {
-  "demo": { expect: [/Welcome back: this thread was resumed/, /tidy/] },
+  // The responder quotes the prompt before: the resumed thread kept its history.
+  "demo": { expect: [/\(message 3 of this thread\)\. Before that you said: “What did I just ask\?”/, /tidy/] },
   "quickstart": { expect: [/answer: Hello! I am Codex/, /: completed/] },
   "streaming": {
     expect: [
@@ -264,7 +265,7 @@ const simple: Record<string, Expected> = {
   },
   "mini-cli": {
     args: ["run", "What does this repository do?"],
-    expect: [/This repository is effect-codex, an Effect SDK for Codex\.\n\(3115 tokens/],
+    expect: [/You said: “What does this repository do\?” \(message 1 of this thread\)\. I am the LocalModel's .*\n\(\d+ tokens/],
     absent: /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]|\x1b\[/ // no spinner: stderr is not a terminal here
   }
 }
@@ -300,48 +301,123 @@ describe.concurrent("examples (LocalModel, real codex)", () => {
   // The dashboard: POST a task, read its Server-Sent Events
   // ---------------------------------------------------------------------------
 
-  it("dashboard-api", { timeout: TEST_TIMEOUT_MS }, async () => {
-    const exit = await limit(async () => {
-      const running = start("dashboard-api", ["--once"], { PORT: "0" })
-      try {
-        const [, url] = await running.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/)
-        const post = (body: unknown) =>
-          fetch(`${url}/api/codex/task`, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify(body)
-          })
+  interface SseEvent {
+    readonly event: string
+    readonly data: Record<string, unknown>
+  }
 
-        const bad = await post({ prompt: "" })
-        assert.strictEqual(bad.status, 400)
-        await bad.text()
+  const postTask = (url: string, body: unknown) =>
+    fetch(`${url}/api/codex/task`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
 
-        const response = await post({ prompt: "Fix the failing parser test" })
-        assert.strictEqual(response.status, 200)
-        assert.match(response.headers.get("content-type") ?? "", /^text\/event-stream/)
-        const events = (await response.text()).split("\n\n").filter((block) => block.trim() !== "").map((block) => {
-          const event = /^event: (.*)$/m.exec(block)?.[1] ?? "message"
-          const data = block.split("\n").filter((line) => line.startsWith("data: ")).map((line) => line.slice(6))
-          return { event, data: JSON.parse(data.join("\n")) as Record<string, unknown> }
-        })
-        const names = events.map((e) => e.event)
-        assert.strictEqual(names[0], "started", names.join(","))
-        assert.strictEqual(names.at(-1), "done", names.join(","))
-        assert.isTrue(events.some((e) => e.event === "progress" && String(e.data.line).startsWith("running:")))
-        const done = events.at(-1)!.data
-        assert.strictEqual(done.threadId, events[0]!.data.threadId)
-        assert.strictEqual(done.status, "completed")
-        const text = events.filter((e) => e.event === "delta").map((e) => e.data.text).join("")
-        assert.strictEqual(text, done.finalResponse)
-        assert.match(text, /off-by-one/)
-      } catch (error) {
-        killGroup(running.child, "SIGTERM")
-        await finish(running)
-        throw error
-      }
-      return finish(running) // --once: it exits by itself after the task
+  const readEvents = async (response: Response): Promise<Array<SseEvent>> => {
+    assert.strictEqual(response.status, 200)
+    assert.match(response.headers.get("content-type") ?? "", /^text\/event-stream/)
+    return (await response.text()).split("\n\n").filter((block) => block.trim() !== "").map((block) => {
+      const event = /^event: (.*)$/m.exec(block)?.[1] ?? "message"
+      const data = block.split("\n").filter((line) => line.startsWith("data: ")).map((line) => line.slice(6))
+      return { event, data: JSON.parse(data.join("\n")) as Record<string, unknown> }
     })
+  }
+
+  /** One task's stream: started first, done (completed) last, the deltas spell the final response. */
+  const assertTask = (events: ReadonlyArray<SseEvent>, prompt: string) => {
+    const names = events.map((e) => e.event)
+    assert.strictEqual(names[0], "started", names.join(","))
+    assert.strictEqual(names.at(-1), "done", names.join(","))
+    const done = events.at(-1)!.data
+    assert.strictEqual(done.threadId, events[0]!.data.threadId)
+    assert.strictEqual(done.status, "completed")
+    const text = events.filter((e) => e.event === "delta").map((e) => e.data.text).join("")
+    assert.strictEqual(text, done.finalResponse)
+    assert.include(text, `You said: “${prompt}” (message 1 of this thread).`)
+    const progress = events.filter((e) => e.event === "progress").map((e) => String(e.data.line))
+    const diffs = events.filter((e) => e.event === "diff").map((e) => String(e.data.diff))
+    return { text, progress, diffs, threadId: String(done.threadId) }
+  }
+
+  // The tasks write in their own workspace (WORKSPACE), not in the repository the example runs from.
+  const withWorkspace = async <A>(f: (workspace: string) => Promise<A>): Promise<A> => {
+    const workspace = Fs.mkdtempSync(Path.join(Os.tmpdir(), "example-dashboard-ws-"))
+    try {
+      return await f(workspace)
+    } finally {
+      Fs.rmSync(workspace, { recursive: true, force: true })
+    }
+  }
+
+  it("dashboard-api", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const exit = await withWorkspace((workspace) =>
+      limit(async () => {
+        const running = start("dashboard-api", ["--once"], { PORT: "0", WORKSPACE: workspace })
+        try {
+          const [, url] = await running.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/)
+          const bad = await postTask(url!, { prompt: "" })
+          assert.strictEqual(bad.status, 400)
+          await bad.text()
+
+          const prompt = "Run the parser tests and fix the failing one"
+          const { diffs, progress, text } = assertTask(await readEvents(await postTask(url!, { prompt })), prompt)
+          // The command asked for approval (accepted: `ls` only reads), then the patch wrote a file.
+          assert.includeMembers(progress, [
+            "running: ls",
+            "waiting for an answer to item/commandExecution/requestApproval",
+            "editing 1 file(s)"
+          ])
+          assert.isTrue(diffs.some((diff) => diff.includes("+++ b/LOCALMODEL_NOTES.md")), diffs.join("\n"))
+          assert.match(text, /I ran `ls` \(exit code 0\)\./)
+          assert.include(text, "I wrote `LOCALMODEL_NOTES.md`")
+          assert.include(Fs.readFileSync(Path.join(workspace, "LOCALMODEL_NOTES.md"), "utf8"), `- ${prompt}\n`)
+        } catch (error) {
+          killGroup(running.child, "SIGTERM")
+          await finish(running)
+          throw error
+        }
+        return finish(running) // --once: it exits by itself after the task
+      })
+    )
     assertOk(exit, [/served one task; exiting/])
+  })
+
+  it("dashboard-api serves 10 tasks in a row (plain, run, fix), each on its own thread", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const prompts = [
+      "What does this service do?",
+      "Run a command to list the workspace",
+      "Fix the flaky test",
+      "How long did that take?",
+      "Run `pwd`",
+      "Edit the notes again",
+      "Summarise the last task",
+      "Run `ls -la`, then change the notes",
+      "Is the workspace clean?",
+      "Thanks"
+    ]
+    const exit = await withWorkspace((workspace) =>
+      limit(async () => {
+        const running = start("dashboard-api", [], { PORT: "0", WORKSPACE: workspace })
+        try {
+          const [, url] = await running.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/)
+          const threads = new Set<string>()
+          for (const prompt of prompts) {
+            const { diffs, progress, text, threadId } = assertTask(await readEvents(await postTask(url!, { prompt })), prompt)
+            threads.add(threadId)
+            const runs = /\b(run|command)\b/i.test(prompt)
+            const edits = /\b(fix|edit|change)\b/i.test(prompt)
+            assert.strictEqual(progress.includes("waiting for an answer to item/commandExecution/requestApproval"), runs, prompt)
+            if (runs) assert.match(text, /I ran `[^`]+` \(exit code 0\)\./, prompt)
+            assert.strictEqual(diffs.length > 0, edits, prompt)
+            if (edits) assert.include(text, "I wrote `LOCALMODEL_NOTES.md`", prompt)
+          }
+          assert.strictEqual(threads.size, prompts.length)
+          // Each thread wrote the notes afresh: the last one is the file now.
+          assert.include(Fs.readFileSync(Path.join(workspace, "LOCALMODEL_NOTES.md"), "utf8"), `- ${prompts[7]}\n`)
+        } finally {
+          running.child.kill("SIGTERM")
+        }
+        return finish(running)
+      })
+    )
+    assert.isBelow(exit.ms, EXIT_TIMEOUT_MS, explain(exit)) // stopped by the signal
+    assert.notMatch(exit.stderr, /\b(ERROR|WARN)\b/, explain(exit))
   })
 
   // ---------------------------------------------------------------------------

@@ -6,7 +6,11 @@
  * - Otherwise: the embedded `LocalModel`, a scripted Responses-API server on
  *   127.0.0.1 with its own temporary `CODEX_HOME`, so every example runs
  *   anywhere, hermetically, without a key. The script is what that model
- *   answers, one step per model request, in order.
+ *   answers, one step per model request, in order; past its end a request
+ *   fails, unless `local.fallback` answers it. Examples that take any prompt
+ *   (the dashboard, the CLI) give no script and
+ *   `local: { fallback: LocalModel.assistant() }`, a deterministic responder
+ *   that answers every request.
  *
  * An example provides `Backend.layer(script)` where a real program would
  * provide `AppServer.layer()`:
@@ -40,7 +44,7 @@ export class Backend extends Context.Service<Backend, Service>()("examples/Backe
 
 /** Options of {@link layerBackend} / {@link layer}. */
 export interface Options {
-  /** Options of the LocalModel (approval policy, sandbox, model slug...). */
+  /** Options of the LocalModel (approval policy, sandbox, model slug, `fallback`...). */
   readonly local?: LocalModel.Options | undefined
   /** More `AppServer.layer` options, for both backends. */
   readonly appServer?: AppServer.Options | undefined

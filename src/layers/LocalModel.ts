@@ -4,6 +4,9 @@
  *
  * Each `POST /v1/responses` the binary sends is answered by the next step of a script, as an SSE stream
  * (text, reasoning, tool calls) or as an HTTP / stream failure. Every request is recorded for assertions.
+ * Past the end of the script a request fails (so a test's script stays exact) unless the `fallback` option
+ * answers it: {@link assistant} is a deterministic responder that answers any prompt, runs a command or
+ * edits a file when asked, and {@link layerAssistant} is a model made of it alone (demos, examples).
  * The layer also creates a fresh `CODEX_HOME` holding a `config.toml` and a model catalog that point codex
  * at the server, and `appServerOptions` carries the same settings for `AppServer.layer`.
  *
@@ -29,6 +32,7 @@ import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { decide, estimateTokens, wordDeltas } from "./internal/localModelAssistant.ts"
 import { makeCatalog } from "./internal/localModelCatalog.ts"
 import { encodeDocument } from "./internal/toml.ts"
 
@@ -75,7 +79,10 @@ export interface RecordedRequest {
   /** The parsed JSON body (`{}` when the body is not a JSON object). */
   readonly body: RequestBody
   readonly rawBody: string
-  /** `true` when the script had no step left for it (it was answered with an error naming its index). */
+  /**
+   * `true` when the script had no step left for it: it was answered by the `fallback` option, or (without
+   * one) with an error naming its index.
+   */
   readonly unscripted: boolean
 }
 
@@ -527,6 +534,89 @@ export const quotaExceeded = (): HttpStep =>
   })
 
 // =============================================================================
+// The built-in responder
+// =============================================================================
+
+/**
+ * Options of {@link assistant} (and of {@link layerAssistant}).
+ *
+ * @since 0.1.0
+ */
+export interface AssistantOptions {
+  /** A pause before each SSE frame, e.g. `"30 millis"` to watch the answer stream word by word. Default: none. */
+  readonly chunkDelay?: Duration.Input | undefined
+  /** What a "run" prompt runs when the prompt quotes no command in backticks. Default: `"ls"`. */
+  readonly command?: string | undefined
+  /** The file a "fix" prompt writes, relative to the thread's cwd. Default: `"LOCALMODEL_NOTES.md"`. */
+  readonly file?: string | undefined
+  /** A reasoning item (summary deltas) before each output. Default: `true`. */
+  readonly reasoning?: boolean | undefined
+}
+
+/**
+ * A deterministic stand-in for a model: a dynamic step that answers any request from what the request
+ * carries (same request, same answer), so it can serve any number of turns. Use it as the `fallback` of
+ * {@link layer} / {@link make}, or alone through {@link layerAssistant}.
+ *
+ * Every response streams like {@link text} (`output_item.added`, one `output_text.delta` per word, at
+ * most 48, `output_item.done`, `response.completed` with a usage estimate of 4 characters a token),
+ * after a reasoning summary (unless `reasoning: false`). What it does depends on the last prompt the user typed (codex's own context
+ * messages are skipped), matched as whole words, in any case:
+ *
+ * - **"run" or "command"**: an `exec_command` call with `sandbox_permissions: "require_escalated"`
+ *   running the first `backticked` span of the prompt, else `command` (default `ls`). Under
+ *   `approvalPolicy: "on-request"` codex asks for approval (`item/commandExecution/requestApproval`);
+ *   under `"never"` codex refuses the escalation and the responder runs the command inside the sandbox.
+ * - **"fix", "edit" or "change"**: an `apply_patch` call that creates `file` (default
+ *   `LOCALMODEL_NOTES.md`) with the prompt as a bullet, or appends the bullet when this thread wrote the
+ *   file before: a `fileChange` item, a `turn/diff/updated` once written, and an approval under
+ *   `"on-request"` with a read-only sandbox. Both kinds of words: the command first, then the patch.
+ * - Then, on the request that carries the `function_call_output` / `custom_tool_call_output`, a final
+ *   answer that says what happened (exit code and output, declined, rejected, the file written).
+ * - A turn with an `outputSchema`: the final answer is a JSON value built from the schema (first enum
+ *   member, `0`, `true`, strings naming their key).
+ * - Anything else: one message quoting the prompt, its position in the thread and the prompt before it
+ *   (on a thread's first message, a line saying what the trigger words do instead).
+ *
+ * @example
+ * ```ts
+ * import { LocalModel } from "effect-codex/testing"
+ *
+ * // Exact for the first turn, then keeps answering.
+ * const model = LocalModel.layer([LocalModel.text("Hello!")], { fallback: LocalModel.assistant() })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const assistant = (options: AssistantOptions = {}): Step => {
+  const config = { command: options.command ?? "ls", file: options.file ?? "LOCALMODEL_NOTES.md" }
+  return (request) => {
+    const decision = decide(request.body, config)
+    const thinking = options.reasoning === false ? [] : [reasoning(decision.thought, { deltas: wordDeltas(decision.thought) })]
+    const thoughtTokens = options.reasoning === false ? 0 : estimateTokens(decision.thought)
+    const [output, written] = decision._tag === "Command"
+      ? [
+        shell(decision.cmd, {
+          escalate: decision.escalate,
+          ...(decision.escalate ? { justification: decision.justification } : {})
+        }),
+        decision.cmd
+      ]
+      : decision._tag === "Patch"
+      ? [applyPatch(decision.patch), decision.patch]
+      : [text(decision.text, { deltas: wordDeltas(decision.text), phase: "final_answer" }), decision.text]
+    return response([...thinking, output], {
+      usage: {
+        input: estimateTokens(request.rawBody),
+        output: estimateTokens(written) + thoughtTokens,
+        reasoning: thoughtTokens
+      },
+      ...(options.chunkDelay === undefined ? {} : { chunkDelay: options.chunkDelay })
+    })
+  }
+}
+
+// =============================================================================
 // Reading recorded requests
 // =============================================================================
 
@@ -654,6 +744,13 @@ export interface Options {
   readonly config?: Record<string, unknown> | undefined
   /** Default 0: a free port. */
   readonly port?: number | undefined
+  /**
+   * What answers a request when the script, including steps pushed later, has no step left. Default:
+   * none, so such a request fails with HTTP 400 "LocalModel: no scripted response for request #n" and a
+   * test's script stays exact. {@link assistant} keeps serving; any other step (often a function of the
+   * request) answers every such request.
+   */
+  readonly fallback?: Step | undefined
 }
 
 const isPlainObject = (u: unknown): u is Record<string, unknown> =>
@@ -809,9 +906,10 @@ export const make = Effect.fn("LocalModel.make")(
           notifyWaiters(request)
           return sendHttp(res, httpError(404, `LocalModel: no route for ${req.method} ${req.url} (request #${request.index})`))
         }
-        const step = queue.shift()
-        const request = record(req, rawBody, step === undefined)
+        const scripted = queue.shift()
+        const request = record(req, rawBody, scripted === undefined)
         notifyWaiters(request)
+        const step = scripted ?? options.fallback
         // 400, not 500: codex shows a 4xx body as the turn's error message, but replaces a 5xx body by
         // a generic "high demand" text, which would hide why the test failed.
         if (step === undefined) {
@@ -918,6 +1016,40 @@ const encodeFrame = (frame: Frame): string =>
  */
 export const layer = (script: ReadonlyArray<Step>, options?: Options): Layer.Layer<LocalModel> =>
   Layer.effect(LocalModel, make(script, options))
+
+/**
+ * Options of {@link layerAssistant}: the server's {@link Options} (but `fallback`) and the
+ * {@link AssistantOptions} of its responder.
+ *
+ * @since 0.1.0
+ */
+export interface AssistantLayerOptions extends Omit<Options, "fallback">, AssistantOptions {}
+
+/**
+ * A model with no script that answers every request with {@link assistant}: the embedded model of
+ * demos and examples run without an API key. Steps pushed with {@link push} still go first.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { AppServer } from "effect-codex"
+ * import { LocalModel } from "effect-codex/testing"
+ *
+ * // "run" prompts ask for approval; answers stream word by word.
+ * const model = LocalModel.layerAssistant({ approvalPolicy: "on-request", chunkDelay: "20 millis" })
+ * const appServer = Layer.unwrap(LocalModel.LocalModel.use((m) => Effect.succeed(AppServer.layer(m.appServerOptions))))
+ *   .pipe(Layer.provide(model))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layerAssistant = (options: AssistantLayerOptions = {}): Layer.Layer<LocalModel> => {
+  const { chunkDelay, command, file, reasoning: withReasoning, ...server } = options
+  return layer([], {
+    ...server,
+    fallback: assistant({ chunkDelay, command, file, reasoning: withReasoning })
+  })
+}
 
 // =============================================================================
 // Accessors
