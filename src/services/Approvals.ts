@@ -36,6 +36,7 @@ import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 import * as Shell from "../schema/internal/shell.ts"
 import type { RequestId } from "../schema/JsonRpc.ts"
 import type * as AppServerClient from "./AppServerClient.ts"
+import * as ReadOnlyCommands from "./internal/readOnlyCommands.ts"
 
 /**
  * Context given to a handler with the params: which request this is.
@@ -544,16 +545,177 @@ export const acceptCommandsMatching = <R = never>(
 export const unwrapShell: (command: string) => string = Shell.unwrapShell
 
 /**
- * Commands that only read: `git status|diff|log|show|branch`, `ls`, `cat`,
- * `pwd`, `head`, `tail`, `wc`, `rg`, `grep`, `find` (no `-exec`/`-delete`).
- * No pipes, redirections or command chaining.
+ * Whether a command line only reads: one of a few known commands (`ls`, `cat`,
+ * `grep`, `rg`, `find`, `git status|diff|log|show|branch`, ...), each with
+ * flags known not to write, run another program or never end, and no shell
+ * syntax beyond quoting.
+ *
+ * **Details**
+ *
+ * The line, or the script of a `<shell> -c '...'` / `<shell> -lc '...'`
+ * wrapper (`/bin/bash -lc 'git status'`, `/bin/zsh -lc ls`; the shell is
+ * bash, sh, zsh or dash, by name or in `/bin`, `/usr/bin`, `/usr/local/bin`,
+ * `/opt/homebrew/bin`, `/run/current-system/sw/bin`), is split into words as
+ * a POSIX shell does: single quotes, double quotes (where `\` escapes only
+ * `$`, a backtick, `"` and `\`), backslashes outside quotes. It is refused
+ * (`false`) when it holds
+ *
+ * - an unquoted `|`, `&`, `;`, `<`, `>`, `(`, `)` or newline: pipes, chains,
+ *   background jobs, redirections (`2>x`, here-documents), subshells;
+ * - a `$` or a backtick outside single quotes: variables, `$(...)`, `$'...'`;
+ * - an unquoted `{` or `}` (brace expansion turns `{-delete,}` into `-delete`),
+ *   a comment, an unbalanced quote or a trailing backslash;
+ * - a first word that is not one of the commands below, spelled as is: so
+ *   `FOO=1 ls`, `env ls`, `sudo ls`, `/bin/ls` and `./ls` are refused;
+ * - a flag not listed for its command below.
+ *
+ * How flags are read: `-x=` / `--name=` take a value (`-x5`, `-x 5`,
+ * `--name=5`, `--name 5`; a value as its own word must not begin with `-`
+ * nor hold a glob),
+ * `-x[=]` / `--name[=]` take an optional value only when attached (`-U5`,
+ * `--color=auto`), `--name=?` takes the next word unless it is a flag or
+ * missing (git's `--merged [<commit>]`), other flags take none. Short flags
+ * combine when every letter is listed (`ls -la`, `head -n5`). A long flag must
+ * be spelled out (the programs' abbreviations, as `--out` for `--output`, are
+ * refused). `--` ends the flags. `-NUM` counts are accepted by `head`, `tail`,
+ * `grep` (context), `git log` and `git show`.
+ *
+ * Globs (`*`, `?`, `[`) are accepted only where every file name they can
+ * expand to stays what the word was: behind a literal prefix that does not
+ * begin with `-` (`src/*.ts`), anywhere after `--`, in the value of
+ * `--name=value` (`--include=*.ts`). `rg foo *.ts` is refused: a file called
+ * `--pre=x.ts` would become a flag.
+ *
+ * The commands and their flags:
+ *
+ * - ls: `-a -A -b -B -c -C -d -f -F -g -G -h -H -i -k -l -L -m -n -N -o -p -q -Q -r -R -s -S -t -u -U -v -x`
+ *   `-X -Z -1 -I= -w= --all --almost-all --escape --ignore-backups --directory --classify[=] --file-type`
+ *   `--human-readable --si --dereference --dereference-command-line --inode --numeric-uid-gid --literal`
+ *   `--hide-control-chars --show-control-chars --quote-name --reverse --recursive --size`
+ *   `--group-directories-first --no-group --full-time --author --context --color[=] --hyperlink[=] --format=`
+ *   `--sort= --time= --time-style= --block-size= --ignore= --hide= --indicator-style= --quoting-style=`
+ *   `--width=`
+ * - cat: `-A -b -e -E -n -s -t -T -u -v --show-all --number-nonblank --number --squeeze-blank --show-ends`
+ *   `--show-tabs --show-nonprinting`
+ * - pwd: `-L -P`
+ * - head: `-n= -c= -q -v -z --lines= --bytes= --quiet --silent --verbose --zero-terminated`
+ * - tail: `-n= -c= -q -v -z --lines= --bytes= --quiet --silent --verbose --zero-terminated`
+ * - wc: `-c -m -l -w -L --bytes --chars --lines --words --max-line-length --total=`
+ * - grep: `-i -y -v -w -x -c -l -L -n -h -H -o -q -s -r -R -E -F -G -P -z -Z -a -I -U -b -T -e= -f= -m= -A=`
+ *   `-B= -C= -d= -D= --ignore-case --no-ignore-case --invert-match --word-regexp --line-regexp --count`
+ *   `--files-with-matches --files-without-match --line-number --no-filename --with-filename --only-matching`
+ *   `--quiet --silent --no-messages --recursive --dereference-recursive --extended-regexp --fixed-strings`
+ *   `--basic-regexp --perl-regexp --null-data --null --text --byte-offset --initial-tab --line-buffered`
+ *   `--color[=] --colour[=] --regexp= --file= --max-count= --after-context= --before-context= --context=`
+ *   `--include= --exclude= --exclude-dir= --exclude-from= --binary-files= --directories= --devices= --label=`
+ * - rg: `-i -s -S -v -w -x -c -l -n -N -H -I -o -q -F -U -L -a -u -P -p -0 -. -e= -f= -g= -t= -T= -m= -A=`
+ *   `-B= -C= -M= -j= -d= -E= -r= --hidden --no-hidden --no-ignore --no-ignore-vcs --no-ignore-dot`
+ *   `--no-ignore-parent --no-ignore-global --no-ignore-exclude --no-ignore-files --no-require-git --files`
+ *   `--files-with-matches --files-without-match --count --count-matches --line-number --no-line-number`
+ *   `--with-filename --no-filename --heading --no-heading --ignore-case --case-sensitive --smart-case`
+ *   `--invert-match --word-regexp --line-regexp --fixed-strings --multiline --multiline-dotall --follow`
+ *   `--text --only-matching --quiet --json --vimgrep --column --no-column --byte-offset --trim --stats --null`
+ *   `--null-data --no-messages --one-file-system --pcre2 --crlf --no-config --type-list --passthru`
+ *   `--unrestricted --pretty --binary --no-binary --glob-case-insensitive --line-buffered --block-buffered`
+ *   `--regexp= --file= --glob= --iglob= --type= --type-not= --type-add= --type-clear= --max-count=`
+ *   `--after-context= --before-context= --context= --max-columns= --max-depth= --max-filesize= --threads=`
+ *   `--sort= --sortr= --color= --colors= --encoding= --engine= --replace= --path-separator=`
+ *   `--context-separator= --field-match-separator= --field-context-separator= --ignore-file=`
+ * - find options: `-H -L -P`
+ * - find operators: `( ) ! , -not -a -and -o -or`
+ * - find primaries: `-depth -empty -executable -false -true -readable -writable -nouser -nogroup -mount`
+ *   `-xdev -noleaf -ignore_readdir_race -noignore_readdir_race -daystart -follow -prune -quit -print -print0`
+ *   `-ls -warn -nowarn`
+ * - find primaries with an argument: `-name -iname -path -ipath -wholename -iwholename -regex -iregex`
+ *   `-lname -ilname -type -xtype -maxdepth -mindepth -size -mtime -mmin -atime -amin -ctime -cmin -used`
+ *   `-newer -anewer -cnewer -user -group -uid -gid -perm -links -inum -samefile -fstype -regextype -printf`
+ * - git options: `--no-pager -P --no-optional-locks`
+ * - git status: `-s -b -v -z --short --branch --show-stash --long --verbose --null --ahead-behind`
+ *   `--no-ahead-behind --renames --no-renames --find-renames[=] --porcelain[=] -u[=] --untracked-files[=]`
+ *   `--ignored[=] --ignore-submodules[=] --column[=] --no-column`
+ * - git diff, log, show: `-p -u -s -z -R -a -w -b -W -D --patch --no-patch --raw --patch-with-raw`
+ *   `--patch-with-stat --stat[=] --numstat --shortstat --compact-summary --summary --name-only --name-status`
+ *   `--dirstat[=] --cumulative --full-index --binary --abbrev[=] --color[=] --no-color --color-moved[=]`
+ *   `--no-color-moved --color-words[=] --word-diff[=] --word-diff-regex= --no-renames --find-renames[=] -M[=]`
+ *   `--find-copies[=] -C[=] --find-copies-harder --break-rewrites[=] -B[=] --irreversible-delete -l=`
+ *   `--diff-filter= -S= -G= --pickaxe-all --pickaxe-regex --text --ignore-all-space --ignore-space-change`
+ *   `--ignore-space-at-eol --ignore-blank-lines --ignore-cr-at-eol --minimal --patience --histogram`
+ *   `--diff-algorithm= --anchored= -U[=] --unified[=] --inter-hunk-context= --function-context --relative[=]`
+ *   `--no-relative --src-prefix= --dst-prefix= --no-prefix --default-prefix --line-prefix=`
+ *   `--ignore-submodules[=] --submodule[=] --no-ext-diff --no-textconv --check --exit-code --quiet`
+ *   `--stat-width= --stat-name-width= --stat-count= --stat-graph-width= --indent-heuristic`
+ *   `--no-indent-heuristic`
+ * - git diff: `--cached --staged --merge-base --no-index`
+ * - git log, show: `--oneline --graph --decorate[=] --no-decorate --all --branches[=] --tags[=]`
+ *   `--remotes[=] --reverse --first-parent --merges --no-merges --follow --abbrev-commit --no-abbrev-commit`
+ *   `--topo-order --date-order --author-date-order --left-right --left-only --right-only --cherry-pick`
+ *   `--cherry-mark --cherry --boundary --source --full-history --simplify-by-decoration --simplify-merges`
+ *   `--dense --sparse --ancestry-path --remove-empty --parents --children --relative-date -i`
+ *   `--regexp-ignore-case -E -F --extended-regexp --fixed-strings --basic-regexp --all-match --invert-grep -g`
+ *   `--walk-reflogs --no-walk[=] --do-walk --mailmap --use-mailmap --no-mailmap -m -c --cc`
+ *   `--combined-all-paths --diff-merges= --no-diff-merges -t --no-notes --no-expand-tabs -n= --max-count=`
+ *   `--skip= --since= --after= --until= --before= --author= --committer= --grep= --date= --format=`
+ *   `--pretty[=]`
+ * - git branch: `-a -r -v -i -l --all --remotes --verbose --list --ignore-case --show-current --no-color`
+ *   `--no-column --no-abbrev --omit-empty --color[=] --column[=] --abbrev[=] --contains=? --no-contains=?`
+ *   `--merged=? --no-merged=? --points-at= --sort= --format=`
+ * - which: `-a`
+ * - file: `-b -i -k -L -h -N -E --brief --mime --mime-type --mime-encoding --keep-going --dereference`
+ *   `--no-dereference --no-pad`
+ * - stat: `-L -f -t -c= --dereference --file-system --terse --format= --printf=`
+ * - du: `-a -b -c -h -k -m -s -x -H -L -P -l -S -0 -d= --all --apparent-size --bytes --total`
+ *   `--human-readable --si --summarize --one-file-system --dereference --dereference-args --no-dereference`
+ *   `--count-links --separate-dirs --null --inodes --max-depth= --block-size= --exclude= --threshold=`
+ * - df: `-a -h -H -i -k -l -P -T -t= -x= --all --human-readable --si --inodes --local --portability`
+ *   `--print-type --total --type= --exclude-type= --block-size=`
+ * - tree: `-a -d -l -f -x -i -q -N -Q -p -u -g -s -h -D -F -v -t -c -U -r -C -n -J -L= -P= -I= --noreport`
+ *   `--dirsfirst --gitignore --prune --du --si --matchdirs --ignore-case --filelimit= --charset=`
+ *
+ * Also:
+ *
+ * - `echo` takes any arguments; `pwd` takes no operand;
+ * - `tail`: no operand beginning with `+` (`tail +5f x` is the old spelling
+ *   of `tail -f`), and no `-f`, `-F`, `--follow`, `--retry`, `--pid`;
+ * - `rg`: not `--pre`, `--pre-glob`, `-z` / `--search-zip` (they run other
+ *   programs on each file) nor `--hostname-bin`;
+ * - `find`: after the starting points (`find src`, not `find *`), only the
+ *   operators and primaries above, `-newerXY` too (`-newermt`), and no glob
+ *   (`-name '*.ts'` must be quoted): not `-exec`, `-execdir`, `-ok`, `-okdir`,
+ *   `-delete`, `-fprint`, `-fprint0`, `-fprintf`, `-fls`;
+ * - `git`: `diff` / `log` / `show` without `--output`, `--ext-diff`,
+ *   `--textconv`, `--show-signature`; `--format` / `--pretty` without `%G`
+ *   placeholders (they run gpg); `branch` lists only: a name needs `--list`
+ *   (otherwise it would create a branch) and no `-d`, `-D`, `-m`, `-M`, `-c`,
+ *   `-C`, `-f`, `-u`, `--edit-description` ... (its `--format` without
+ *   `%(signature)`); no `-c` / `-C` / `--git-dir` before the subcommand;
+ * - `tree`: not `-o` (writes a file) nor `-R`; a short flag with a value
+ *   stands alone (`-L 2`, not `-aL2`);
+ * - `file`: not `-C` (writes a magic file) nor `-z` / `-Z`.
+ *
+ * **Gotchas**
+ *
+ * - Read-only is not harmless: `cat ~/.ssh/id_ed25519` only reads, and what it
+ *   reads goes to the model.
+ * - Commands are found on `PATH`, and git runs with the repository's
+ *   configuration: a repository whose config the agent could write (one it
+ *   created inside a writable workspace, say) can make `git status` run
+ *   `core.fsmonitor`, `git diff` run `diff.external` or a textconv filter.
+ *   Accept git commands this way only in repositories you trust. (`git
+ *   status` may also refresh `.git/index`, as any status does.)
+ * - Without a file, `cat`, `grep`, `head`, `wc` read stdin, which codex leaves
+ *   empty; a reading command may still take long (`find /`, `grep -r x /`).
+ * - When in doubt the answer is `false`, and `false` only means "not known to
+ *   be read-only": decline, or ask someone.
+ *
+ * ```ts
+ * import { Approvals } from "effect-codex"
+ *
+ * Approvals.isReadOnlyCommand("/bin/bash -lc 'git log --oneline -5'") // true
+ * Approvals.isReadOnlyCommand("git branch -D main") // false
+ * Approvals.isReadOnlyCommand("rg --pre ./x.sh foo") // false
+ * ```
  *
  * @category utils
  * @since 0.1.0
  */
-export const isReadOnlyCommand = (command: string): boolean => {
-  const inner = unwrapShell(command)
-  if (/[;&|><`$]/.test(inner)) return false
-  if (/^find\b/.test(inner)) return !/\s-(exec|execdir|delete|ok|fprint)/.test(inner)
-  return /^(git (status|diff|log|show|branch)\b|ls\b|cat\b|pwd$|head\b|tail\b|wc\b|rg\b|grep\b)/.test(inner)
-}
+export const isReadOnlyCommand = (command: string): boolean => ReadOnlyCommands.isReadOnly(command)
