@@ -109,6 +109,20 @@ describe("Approvals through Codex.layer (in-memory server)", () => {
       assert.deepStrictEqual(patch, { id: 8, result: { decision: "approved" } })
     }))
 
+  it.effect("legacy execCommandApproval argv keeps its word boundaries for a policy (rg --pre hidden in quotes)", () =>
+    Effect.gen(function*() {
+      const { ask } = yield* harness(Approvals.layer({
+        commandExecution: Approvals.acceptCommandsMatching(Approvals.isReadOnlyCommand)
+      }))
+      const legacy = (id: number, command: ReadonlyArray<string>) =>
+        ask(id, "execCommandApproval", { conversationId: "t", callId: `c${id}`, command, cwd: "/tmp", parsedCmd: [] })
+      // joined with spaces this read back as one harmless operand: rg 'a --pre=./x.sh b'
+      const hostile = yield* legacy(1, ["rg", "'a", "--pre=./x.sh", "b'"])
+      assert.deepStrictEqual(hostile.result, { decision: { denied: { rejection: "declined by the client" } } })
+      const harmless = yield* legacy(2, ["rg", "needle", "src"])
+      assert.deepStrictEqual(harmless.result, { decision: "approved" })
+    }))
+
   it.effect("the default declines everything and never leaves a request unanswered", () =>
     Effect.gen(function*() {
       const { ask } = yield* harness()

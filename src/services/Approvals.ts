@@ -421,7 +421,7 @@ const adaptLegacyExec = (handler: AnyHandler): AnyHandler => {
       threadId: params.conversationId,
       turnId: "",
       itemId: params.callId,
-      command: params.command.join(" "),
+      command: Shell.joinWords(params.command),
       cwd: params.cwd,
       reason: params.reason ?? null,
       startedAtMs: Date.now()
@@ -537,7 +537,8 @@ export const acceptCommandsMatching = <R = never>(
 }
 
 /**
- * The command inside a `/bin/bash -lc '<command>'` wrapper, or the command as is.
+ * The command inside a `<shell> -c|-lc '<command>'` wrapper (bash, sh, zsh or
+ * dash, by name or in a system directory), or the command as is.
  *
  * @category utils
  * @since 0.1.0
