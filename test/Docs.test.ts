@@ -2,8 +2,8 @@
  * The documentation stays true to the code:
  *
  * - `docs/api-reference.md` is what `scripts/api-reference.ts` generates from the sources today;
- * - every ```ts block of the README, `docs/getting-started.md` and `docs/faq.md` type-checks against the
- *   SDK's sources (`import ... from "effect-codex"` resolves to `src/` through the `source` condition).
+ * - every ```ts block of the README, `docs/*.md` and of every JSDoc comment in `src/` type-checks against
+ *   the SDK's sources (`import ... from "effect-codex"` resolves to `src/` through the `source` condition).
  *
  * A block whose first line is `// fragment` is left out (for pieces that only make sense in context).
  * Blocks are written to `test/.docs-snippets/` (kept out of git) and checked by one `tsc` run; errors are
@@ -16,7 +16,39 @@ import * as path from "node:path"
 
 const root = path.resolve(import.meta.dirname, "..")
 const snippetsDir = path.join(root, "test", ".docs-snippets")
-const DOCS = ["README.md", "docs/getting-started.md", "docs/faq.md"] as const
+const DOCS = [
+  "README.md",
+  // the API reference holds declarations, and its examples are the JSDoc ones, checked at their source
+  ...fs.readdirSync(path.join(root, "docs")).filter((file) => file.endsWith(".md") && file !== "api-reference.md")
+    .map((file) => `docs/${file}`)
+]
+
+/** Every hand-written source file (generated code has no examples). */
+const sourceFiles = (dir: string): Array<string> =>
+  fs.readdirSync(path.join(root, dir), { withFileTypes: true }).flatMap((entry) => {
+    const rel = `${dir}/${entry.name}`
+    if (entry.isDirectory()) return entry.name === "generated" ? [] : sourceFiles(rel)
+    return entry.name.endsWith(".ts") ? [rel] : []
+  })
+
+/**
+ * The ```ts blocks of the JSDoc comments of a source file: each comment's lines without their ` * `
+ * prefix, at their own line numbers (blank lines stand in for the code between comments).
+ */
+const extractJsDocSnippets = (file: string, text: string): Array<Snippet> => {
+  const lines = text.split("\n")
+  const stripped = lines.map(() => "")
+  let inComment = false
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!
+    if (!inComment && /^\s*\/\*\*/.test(line)) inComment = true
+    if (inComment) {
+      stripped[i] = line.replace(/^\s*\/\*\*\s?/, "").replace(/^\s*\*\/.*$/, "").replace(/^\s*\* ?/, "")
+      if (line.includes("*/")) inComment = false
+    }
+  }
+  return extractSnippets(file, stripped.join("\n"))
+}
 
 /** A ```ts block of a Markdown file: its code and the line of its opening fence (1-based). */
 interface Snippet {
@@ -58,9 +90,12 @@ describe.concurrent("docs", () => {
     assert.strictEqual(code, 0, output)
   }, 60_000)
 
-  it("every ts block of the README and docs/*.md type-checks", async () => {
-    const snippets = DOCS.flatMap((doc) => extractSnippets(doc, fs.readFileSync(path.join(root, doc), "utf8")))
-    assert.isAbove(snippets.length, 10)
+  it("every ts block of the README, docs/*.md and the JSDoc in src/ type-checks", async () => {
+    const snippets = [
+      ...DOCS.flatMap((doc) => extractSnippets(doc, fs.readFileSync(path.join(root, doc), "utf8"))),
+      ...sourceFiles("src").flatMap((file) => extractJsDocSnippets(file, fs.readFileSync(path.join(root, file), "utf8")))
+    ]
+    assert.isAbove(snippets.filter((snippet) => snippet.doc.startsWith("src/")).length, 10)
     // the directory is kept between runs for tsc's incremental cache; the blocks are rewritten
     fs.mkdirSync(snippetsDir, { recursive: true })
     for (const file of fs.readdirSync(snippetsDir)) {

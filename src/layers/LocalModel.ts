@@ -192,6 +192,8 @@ export interface TextOptions {
  *
  * @example
  * ```ts
+ * import { LocalModel } from "effect-codex/testing"
+ *
  * LocalModel.text("Hello from the mock model!", { deltas: 4, usage: { input: 1234, cached: 1000, output: 56 } })
  * ```
  *
@@ -310,6 +312,8 @@ export interface ShellOptions {
  *
  * @example
  * ```ts
+ * import { LocalModel } from "effect-codex/testing"
+ *
  * LocalModel.shell("touch marker.txt", { escalate: true, justification: "Create marker.txt?" })
  * ```
  *
@@ -331,6 +335,8 @@ export const shell = (cmd: string, options: ShellOptions = {}): SseStep =>
  *
  * @example
  * ```ts
+ * import { LocalModel } from "effect-codex/testing"
+ *
  * LocalModel.applyPatch("*** Begin Patch\n*** Add File: hello.txt\n+hello\n*** End Patch\n")
  * ```
  *
@@ -368,6 +374,8 @@ export const toolCall = (
  *
  * @example
  * ```ts
+ * import { LocalModel } from "effect-codex/testing"
+ *
  * LocalModel.response([LocalModel.reasoning("Plan"), LocalModel.text("Done.")], { usage: { input: 10, output: 2 } })
  * ```
  *
@@ -391,6 +399,8 @@ export const response = (
  *
  * @example
  * ```ts
+ * import { LocalModel } from "effect-codex/testing"
+ *
  * LocalModel.slow(LocalModel.text("one two three", { deltas: 3 }), { chunkDelay: "100 millis" })
  * ```
  *

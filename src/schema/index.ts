@@ -2,8 +2,10 @@
  * Effect Schemas of the codex app-server protocol (generated from the pinned codex binary).
  *
  * ```ts
+ * import { Schema } from "effect"
  * import * as Protocol from "effect-codex/schema"
  *
+ * declare const json: unknown
  * const params: Protocol.ThreadStartParams = { cwd: "/tmp" }
  * Schema.decodeUnknownEffect(Protocol.ThreadItem)(json)
  * Protocol.ClientRequestResponses["thread/start"] // response schema by method

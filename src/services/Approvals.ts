@@ -13,7 +13,7 @@
  * connection's reader fiber, so many requests may be pending at once.
  *
  * ```ts
- * import { Effect } from "effect"
+ * import { Layer } from "effect"
  * import { Approvals, Codex } from "effect-codex"
  *
  * // accept read-only git commands, decline everything else
