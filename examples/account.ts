@@ -11,7 +11,7 @@
  * of the LocalModel's temporary CODEX_HOME with a made-up key, which never
  * leaves this machine.
  *
- *   node --conditions=source examples/account.ts
+ *   node --import ./scripts/source-hooks.ts examples/account.ts
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Console, Effect, Redacted } from "effect"

@@ -11,7 +11,7 @@
  * The LocalModel asks to run `ls -la` (accepted), then `touch marker.txt`
  * (declined), then answers.
  *
- *   node --conditions=source examples/approvals-policy.ts
+ *   node --import ./scripts/source-hooks.ts examples/approvals-policy.ts
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Console, Effect, Layer, Stream } from "effect"

@@ -10,7 +10,7 @@
  * Here the turn's events feed an "inbox" queue, and a separate "UI" fiber
  * takes each request, shows it, and accepts it a moment later.
  *
- *   node --conditions=source examples/approvals-ui.ts
+ *   node --import ./scripts/source-hooks.ts examples/approvals-ui.ts
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Console, Effect, Layer, Queue, Stream } from "effect"

@@ -27,7 +27,7 @@
  * (an approval, accepted), "fix" makes it write LOCALMODEL_NOTES.md in the
  * workspace (a diff), then it says what happened.
  *
- *   node --conditions=source examples/dashboard-api.ts
+ *   node --import ./scripts/source-hooks.ts examples/dashboard-api.ts
  *   curl -N -X POST localhost:8787/api/codex/task -H 'content-type: application/json' -d '{"prompt":"Run the tests and fix the bug"}'
  */
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"

@@ -10,7 +10,7 @@
  * failure: retried), the next one succeeds; then a quota error (not retried)
  * is caught. A failed turn leaves the thread usable.
  *
- *   node --conditions=source examples/errors-and-retry.ts
+ *   node --import ./scripts/source-hooks.ts examples/errors-and-retry.ts
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Console, Effect, Schedule } from "effect"

@@ -6,7 +6,7 @@
  * With the LocalModel, the example also checks what codex sent to the model:
  * both images arrive as `input_image` parts of the user's message.
  *
- *   node --conditions=source examples/images.ts
+ *   node --import ./scripts/source-hooks.ts examples/images.ts
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Console, Effect } from "effect"

@@ -8,7 +8,7 @@
  * runs commands), a spinner with the current step turns on stderr, only when
  * stderr is a terminal, so piping stdout (`| tee answer.txt`) stays clean.
  *
- *   node --conditions=source examples/mini-cli.ts run "What does this repository do?"
+ *   node --import ./scripts/source-hooks.ts examples/mini-cli.ts run "What does this repository do?"
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Console, Effect, Option, Schedule, Stream } from "effect"

@@ -3,7 +3,7 @@
  * protocol's `ModelListResponse`), pick one by its capabilities, and start a
  * thread on it with its strongest reasoning effort.
  *
- *   node --conditions=source examples/model-selection.ts
+ *   node --import ./scripts/source-hooks.ts examples/model-selection.ts
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Console, Effect } from "effect"

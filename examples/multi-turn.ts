@@ -6,7 +6,7 @@
  * it only "remembers" the first question if that question is in the history the
  * model received.
  *
- *   node --conditions=source examples/multi-turn.ts
+ *   node --import ./scripts/source-hooks.ts examples/multi-turn.ts
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Console, Effect } from "effect"

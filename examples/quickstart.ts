@@ -5,7 +5,7 @@
  * `Codex.startThread`, `thread.run`. With CODEX_API_KEY or OPENAI_API_KEY set
  * it asks the real model; otherwise an embedded LocalModel answers.
  *
- *   node --conditions=source examples/quickstart.ts
+ *   node --import ./scripts/source-hooks.ts examples/quickstart.ts
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Console, Effect } from "effect"

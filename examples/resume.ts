@@ -7,7 +7,7 @@
  * app-server process runs a turn and exits; a second one resumes the thread,
  * reads its history and goes on.
  *
- *   node --conditions=source examples/resume.ts
+ *   node --import ./scripts/source-hooks.ts examples/resume.ts
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Console, Effect } from "effect"

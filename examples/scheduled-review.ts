@@ -11,7 +11,7 @@
  * Each night runs on a fresh, ephemeral thread; a failed night is logged and
  * the schedule goes on.
  *
- *   REVIEW_WEBHOOK_URL=http://127.0.0.1:9000/hook node --conditions=source examples/scheduled-review.ts --now
+ *   REVIEW_WEBHOOK_URL=http://127.0.0.1:9000/hook node --import ./scripts/source-hooks.ts examples/scheduled-review.ts --now
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Config, Console, Cron, Effect, Option, Schedule, Schema } from "effect"

@@ -7,7 +7,7 @@
  * first one, ending after `TurnCompleted`), and `turn.result` is the collected
  * `TurnResult`. Every run of `turn.events` sees the whole turn from the start.
  *
- *   node --conditions=source examples/streaming.ts
+ *   node --import ./scripts/source-hooks.ts examples/streaming.ts
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Console, Effect, Stream } from "effect"

@@ -8,7 +8,7 @@
  * that does not decode fails with the `OutputDecodeError` reason, which keeps
  * the raw text.
  *
- *   node --conditions=source examples/structured-output.ts
+ *   node --import ./scripts/source-hooks.ts examples/structured-output.ts
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Console, Effect, Schema } from "effect"

@@ -5,7 +5,7 @@
  * process, no model, no network: fast and deterministic, in any test runner
  * (in a vitest suite, wrap the same code in `it.effect`).
  *
- *   node --conditions=source examples/testing-with-codextest.ts
+ *   node --import ./scripts/source-hooks.ts examples/testing-with-codextest.ts
  */
 import { Console, Effect, Layer, Schema } from "effect"
 import * as assert from "node:assert/strict"

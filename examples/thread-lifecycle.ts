@@ -6,7 +6,7 @@
  * Archived threads leave the default listing and come back with
  * `Codex.unarchiveThread`.
  *
- *   node --conditions=source examples/thread-lifecycle.ts
+ *   node --import ./scripts/source-hooks.ts examples/thread-lifecycle.ts
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Console, Effect, Option, Stream } from "effect"

@@ -11,7 +11,7 @@
  * The LocalModel calls the tool twice in one response (a known issue and an
  * unknown one), then answers from the two results.
  *
- *   node --conditions=source examples/tool.ts
+ *   node --import ./scripts/source-hooks.ts examples/tool.ts
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Console, Effect, Schema } from "effect"

@@ -8,7 +8,7 @@
  * - Interrupting `thread.run` (here with `Effect.timeoutOption`) sends
  *   `turn/interrupt` too, and waits for the turn to end before giving up.
  *
- *   node --conditions=source examples/turn-controls.ts
+ *   node --import ./scripts/source-hooks.ts examples/turn-controls.ts
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Console, Effect, Option, Stream } from "effect"

@@ -9,7 +9,7 @@
  *
  * With the LocalModel the example prints what reached the model.
  *
- *   node --conditions=source examples/turn-parameters.ts
+ *   node --import ./scripts/source-hooks.ts examples/turn-parameters.ts
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Console, Effect } from "effect"

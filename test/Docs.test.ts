@@ -3,7 +3,7 @@
  *
  * - `docs/api-reference.md` is what `scripts/api-reference.ts` generates from the sources today;
  * - every ```ts block of the README, `docs/*.md` and of every JSDoc comment in `src/` type-checks against
- *   the SDK's sources (`import ... from "effect-codex"` resolves to `src/` through the `source` condition).
+ *   the SDK's sources (`import ... from "effect-codex"` resolves to `src/` through tsconfig `paths`).
  *
  * A block whose first line is `// fragment` is left out (for pieces that only make sense in context).
  * Blocks are written to `test/.docs-snippets/` (kept out of git) and checked by one `tsc` run; errors are
@@ -117,7 +117,12 @@ describe.concurrent("docs", () => {
             noEmit: true,
             incremental: true,
             tsBuildInfoFile: "./.tsbuildinfo",
-            customConditions: ["source"],
+            // as in the repository's tsconfig: the package's entry points are its sources
+            paths: {
+              "effect-codex": ["../../src/index.ts"],
+              "effect-codex/schema": ["../../src/schema/index.ts"],
+              "effect-codex/testing": ["../../src/testing.ts"]
+            },
             // a block may define a value to show it without using it
             noUnusedLocals: false,
             noUnusedParameters: false

@@ -1,5 +1,5 @@
 /**
- * Runs every example in `examples/` as a user would (`node --conditions=source
+ * Runs every example in `examples/` as a user would (`node --import ./scripts/source-hooks.ts
  * examples/<name>.ts`), without an API key, so each one plays its embedded
  * LocalModel script against the real codex binary.
  *
@@ -87,7 +87,7 @@ const start = (name: string, args: ReadonlyArray<string> = [], env: Record<strin
   // Its own TMPDIR: the LocalModel's CODEX_HOME (and so codex's command line) lives in it.
   const tmp = Fs.mkdtempSync(Path.join(Os.tmpdir(), `example-${name}-`))
   const started = performance.now()
-  const child = spawn(process.execPath, ["--conditions=source", `examples/${name}.ts`, ...args], {
+  const child = spawn(process.execPath, ["--import", "./scripts/source-hooks.ts", `examples/${name}.ts`, ...args], {
     cwd: ROOT,
     env: { ...cleanEnv(), TMPDIR: tmp, ...env },
     stdio: ["ignore", "pipe", "pipe"],
