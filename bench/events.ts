@@ -12,7 +12,7 @@
 import { Effect, Layer, Stream } from "effect"
 import * as AppServer from "../src/layers/AppServer.ts"
 import type { InMemoryServer } from "../src/layers/Transport.ts"
-import * as P from "../src/layers/internal/codexTestPayloads.ts"
+import * as P from "../src/layers/testing/internal/codexTestPayloads.ts"
 import * as Codex from "../src/services/Codex.ts"
 import { fmt, forceGc, type Section, table, type TargetCheck } from "./harness.ts"
 

@@ -20,7 +20,7 @@ export * as Approvals from "./services/Approvals.ts"
 /** @since 0.1.0 */
 export * as Codex from "./services/Codex.ts"
 /** @since 0.1.0 */
-export * as CodexError from "./services/CodexError.ts"
+export * as CodexError from "./schema/CodexError.ts"
 /** @since 0.1.0 */
 export * as CodexTool from "./services/CodexTool.ts"
 /** @since 0.1.0 */

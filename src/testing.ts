@@ -9,7 +9,7 @@
  */
 
 /** @since 0.1.0 */
-export * as LocalModel from "./layers/LocalModel.ts"
+export * as LocalModel from "./layers/testing/LocalModel.ts"
 
 /** @since 0.1.0 */
-export * as CodexTest from "./layers/CodexTest.ts"
+export * as CodexTest from "./layers/testing/CodexTest.ts"

@@ -29,9 +29,9 @@ import * as NodeFs from "node:fs"
 import { createRequire } from "node:module"
 import * as NodePath from "node:path"
 import * as AppServerClient from "../services/AppServerClient.ts"
-import * as CodexError from "../services/CodexError.ts"
+import * as CodexError from "../schema/CodexError.ts"
 import * as Checks from "../services/internal/options.ts"
-import { encodeConfigArgs } from "./internal/toml.ts"
+import { encodeConfigArgs } from "../schema/internal/toml.ts"
 import * as Transport from "./Transport.ts"
 
 /**

@@ -13,7 +13,7 @@
 import { Cause, Context, Deferred, Duration, Effect, Option, Queue, Redacted, Scope, Stream } from "effect"
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import * as Socket from "effect/socket/Socket"
-import * as CodexError from "../services/CodexError.ts"
+import * as CodexError from "../schema/CodexError.ts"
 import * as Redact from "./internal/redact.ts"
 import * as StderrTail from "./internal/stderrTail.ts"
 

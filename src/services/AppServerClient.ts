@@ -48,7 +48,7 @@ import type * as Arr from "effect/Array"
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 import * as JsonRpc from "../schema/JsonRpc.ts"
 import * as Transport from "../layers/Transport.ts"
-import * as CodexError from "./CodexError.ts"
+import * as CodexError from "../schema/CodexError.ts"
 import { InFlight } from "./internal/inflight.ts"
 import * as Checks from "./internal/options.ts"
 

@@ -31,7 +31,7 @@
 import { Cause, Effect, Predicate, type Schema } from "effect"
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 import * as OutputSchema from "../schema/OutputSchema.ts"
-import * as CodexError from "./CodexError.ts"
+import * as CodexError from "../schema/CodexError.ts"
 
 const TypeId = "~effect-codex/CodexTool" as const
 

@@ -22,7 +22,7 @@ import type { Effect, Schema, Scope } from "effect"
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 import type * as Input from "../schema/Input.ts"
 import type * as TurnResult from "../streams/TurnResult.ts"
-import type * as CodexError from "./CodexError.ts"
+import type * as CodexError from "../schema/CodexError.ts"
 import type * as CodexTool from "./CodexTool.ts"
 import type * as Turn from "./Turn.ts"
 

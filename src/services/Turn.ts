@@ -23,7 +23,7 @@ import type * as Input from "../schema/Input.ts"
 import type * as OutputSchema from "../schema/OutputSchema.ts"
 import type * as TurnEvent from "../streams/TurnEvent.ts"
 import type * as TurnResult from "../streams/TurnResult.ts"
-import type * as CodexError from "./CodexError.ts"
+import type * as CodexError from "../schema/CodexError.ts"
 
 /**
  * A turn handle.

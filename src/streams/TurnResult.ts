@@ -5,7 +5,7 @@
  */
 import { Schema } from "effect"
 import * as Protocol from "../schema/generated/Protocol.gen.ts"
-import * as CodexError from "../services/CodexError.ts"
+import * as CodexError from "../schema/CodexError.ts"
 import type { TurnEvent } from "./TurnEvent.ts"
 
 const isCodexErrorInfo = Schema.is(Protocol.CodexErrorInfo)

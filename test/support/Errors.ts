@@ -1,6 +1,6 @@
 import { Cause, Effect, Exit, Option } from "effect"
 import type * as Protocol from "../../src/schema/generated/Protocol.gen.ts"
-import type * as CodexError from "../../src/services/CodexError.ts"
+import type * as CodexError from "../../src/schema/CodexError.ts"
 
 /** The reason an effect fails with (the effect must fail). */
 export const reasonOf = <A, R>(effect: Effect.Effect<A, CodexError.CodexError, R>) =>

@@ -2,7 +2,7 @@ import { Effect, Layer, Stream } from "effect"
 import * as AppServer from "../../src/layers/AppServer.ts"
 import type * as Transport from "../../src/layers/Transport.ts"
 import type { AppServerClient, Options } from "../../src/services/AppServerClient.ts"
-import type * as CodexError from "../../src/services/CodexError.ts"
+import type * as CodexError from "../../src/schema/CodexError.ts"
 
 /** A message the fake server received, parsed. */
 export interface Received {

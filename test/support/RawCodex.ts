@@ -9,7 +9,7 @@ import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import { type RawClient, type RawIncoming, spawnRawClient } from "../../bench/rawClient.ts"
-import type * as LocalModel from "../../src/layers/LocalModel.ts"
+import type * as LocalModel from "../../src/layers/testing/LocalModel.ts"
 
 /** A codex process with one thread. */
 export interface Session {

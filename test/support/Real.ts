@@ -2,11 +2,11 @@ import { NodeServices } from "@effect/platform-node"
 import { assert } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import * as AppServer from "../../src/layers/AppServer.ts"
-import * as LocalModel from "../../src/layers/LocalModel.ts"
+import * as LocalModel from "../../src/layers/testing/LocalModel.ts"
 import type { AppServerClient } from "../../src/services/AppServerClient.ts"
 import type * as Approvals from "../../src/services/Approvals.ts"
 import * as Codex from "../../src/services/Codex.ts"
-import type * as CodexError from "../../src/services/CodexError.ts"
+import type * as CodexError from "../../src/schema/CodexError.ts"
 
 const isTable = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 

@@ -14,7 +14,7 @@
  * @internal
  */
 import { Effect, Exit } from "effect"
-import type * as CodexError from "../CodexError.ts"
+import type * as CodexError from "../../schema/CodexError.ts"
 
 type Resume = (effect: Effect.Effect<unknown, CodexError.CodexError>) => void
 

@@ -7,7 +7,7 @@
  * @internal
  */
 import { Duration, Option, Predicate, Redacted, Result, Schedule } from "effect"
-import * as CodexError from "../CodexError.ts"
+import * as CodexError from "../../schema/CodexError.ts"
 
 /** A failed check. */
 export type Checked<A> = Result.Result<A, CodexError.CodexError>

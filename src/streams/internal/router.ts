@@ -11,7 +11,7 @@
 import { Cause, Effect, Stream } from "effect"
 import type * as Arr from "effect/Array"
 import type { Incoming } from "../../services/AppServerClient.ts"
-import type * as CodexError from "../../services/CodexError.ts"
+import type * as CodexError from "../../schema/CodexError.ts"
 import * as TurnEvent from "../TurnEvent.ts"
 
 /** How many buffered events one pull hands downstream at most. */
