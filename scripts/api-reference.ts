@@ -450,7 +450,10 @@ const collectEntries = (program: Program, file: string, only?: ReadonlySet<strin
       ? [functionEntry(ctx, statement as FunctionDeclaration)]
       : []
     if (found.length === 0) throw new Error(`${file}: unsupported export ${SyntaxKind[statement.kind]}`)
-    entries.push(...found.filter((entry) => only === undefined || only.has(entry.name)))
+    // `@internal` exports are shared between modules of the SDK, not offered to users
+    entries.push(...found.filter((entry) =>
+      (only === undefined || only.has(entry.name)) && !(entry.doc?.tags.some((tag) => tag.name === "internal") ?? false)
+    ))
   }
   return entries
 }

@@ -10,32 +10,38 @@
  *
  * @since 0.1.0
  */
-import { Cause, Context, Deferred, Duration, Effect, Option, Queue, Redacted, Scope, Stream } from "effect"
+import { Cause, Deferred, Duration, Effect, Option, Queue, Redacted, Scope, Stream } from "effect"
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import * as Socket from "effect/socket/Socket"
 import * as CodexError from "../schema/CodexError.ts"
+import * as Contract from "../services/Transport.ts"
 import * as Redact from "./internal/redact.ts"
 import * as StderrTail from "./internal/stderrTail.ts"
 
 /**
- * The transport service: `offer` one message, read `incoming` messages.
+ * The transport service: `offer` one message, read `incoming` messages (the
+ * contract lives beside the client that speaks it).
  *
  * @category models
  * @since 0.1.0
  */
-export interface Service {
-  /**
-   * Queues one serialized JSON message (no trailing newline) for sending,
-   * without suspending: the hot path of every request. `false` when the
-   * connection is closed. Writing happens in order on the transport's own fiber.
-   */
-  readonly offer: (message: string) => boolean
-  /**
-   * Every message the server sends, in order. Meant for one consumer (the
-   * client's reader); fails when the connection ends.
-   */
-  readonly incoming: Stream.Stream<string, CodexError.CodexError>
-}
+export type Service = Contract.Service
+
+/**
+ * The key of the transport service.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export const Transport = Contract.Transport
+
+/**
+ * The key of the transport service.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export type Transport = Contract.Transport
 
 /**
  * Sends one message: {@link Service.offer} as an Effect that fails with
@@ -44,16 +50,7 @@ export interface Service {
  * @category combinators
  * @since 0.1.0
  */
-export const send = (transport: Service, message: string): Effect.Effect<void, CodexError.CodexError> =>
-  Effect.suspend(() => transport.offer(message) ? Effect.void : Effect.fail(CodexError.make(new CodexError.Closed())))
-
-/**
- * The key of the transport service.
- *
- * @category services
- * @since 0.1.0
- */
-export class Transport extends Context.Service<Transport, Service>()("effect-codex/Transport") {}
+export const send: (transport: Service, message: string) => Effect.Effect<void, CodexError.CodexError> = Contract.send
 
 /**
  * A non-suspending offer that wakes the consumer on a microtask. A plain

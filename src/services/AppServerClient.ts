@@ -35,19 +35,13 @@ import {
   type ClientRequestMethod,
   type ClientRequestParamsByMethod,
   type ClientRequestResponseByMethod,
-  ClientRequestResponses,
-  ServerNotificationParams,
-  type ServerNotificationMethod,
-  type ServerNotificationParamsByMethod,
-  ServerRequestParams,
-  type ServerRequestMethod,
-  type ServerRequestParamsByMethod,
-  ServerRequestResponses
+  ClientRequestResponses
 } from "../schema/generated/Methods.gen.ts"
 import type * as Arr from "effect/Array"
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
+import * as Incoming_ from "../schema/Incoming.ts"
 import * as JsonRpc from "../schema/JsonRpc.ts"
-import * as Transport from "../layers/Transport.ts"
+import * as Transport from "./Transport.ts"
 import * as CodexError from "../schema/CodexError.ts"
 import { InFlight } from "./internal/inflight.ts"
 import * as Checks from "./internal/options.ts"
@@ -58,13 +52,7 @@ import * as Checks from "./internal/options.ts"
  * @category models
  * @since 0.1.0
  */
-export type Notification = {
-  readonly [M in ServerNotificationMethod]: {
-    readonly _tag: "Notification"
-    readonly method: M
-    readonly params: ServerNotificationParamsByMethod[M]
-  }
-}[ServerNotificationMethod]
+export type Notification = Incoming_.Notification
 
 /**
  * A notification the pinned protocol does not know (a newer codex), or whose
@@ -73,11 +61,7 @@ export type Notification = {
  * @category models
  * @since 0.1.0
  */
-export interface UnknownNotification {
-  readonly _tag: "UnknownNotification"
-  readonly method: string
-  readonly params: unknown
-}
+export type UnknownNotification = Incoming_.UnknownNotification
 
 /**
  * A request the server sent to the client, with decoded params.
@@ -85,14 +69,7 @@ export interface UnknownNotification {
  * @category models
  * @since 0.1.0
  */
-export type ServerRequest = {
-  readonly [M in ServerRequestMethod]: {
-    readonly _tag: "ServerRequest"
-    readonly id: JsonRpc.RequestId
-    readonly method: M
-    readonly params: ServerRequestParamsByMethod[M]
-  }
-}[ServerRequestMethod]
+export type ServerRequest = Incoming_.ServerRequest
 
 /**
  * What subscribers of the client receive.
@@ -100,7 +77,7 @@ export type ServerRequest = {
  * @category models
  * @since 0.1.0
  */
-export type Incoming = Notification | UnknownNotification | ServerRequest
+export type Incoming = Incoming_.Incoming
 
 /**
  * The answer a server-request handler gives: a result (encoded with the
@@ -109,9 +86,7 @@ export type Incoming = Notification | UnknownNotification | ServerRequest
  * @category models
  * @since 0.1.0
  */
-export type ServerRequestAnswer =
-  | { readonly _tag: "Result"; readonly result: unknown }
-  | { readonly _tag: "Error"; readonly error: JsonRpc.ErrorObject }
+export type ServerRequestAnswer = Incoming_.ServerRequestAnswer
 
 /**
  * Answers server requests. Returns `Option.none()` for requests it does not
@@ -324,21 +299,12 @@ export const make = Effect.fnUntraced(function*(
   const send = (line: string) => failure !== undefined ? Effect.fail(failure) : Transport.send(transport, line)
 
   const answer = (id: JsonRpc.RequestId, method: string, reply: ServerRequestAnswer) => {
-    if (reply._tag === "Error") return send(JsonRpc.encodeError(id, reply.error))
-    const schema = (ServerRequestResponses as Record<string, Schema.Top>)[method]
-    if (schema === undefined) return send(JsonRpc.encodeResponse(id, reply.result))
-    return Schema.encodeUnknownEffect(schema as Schema.Codec<unknown, unknown>)(reply.result).pipe(
-      Effect.matchEffect({
-        onFailure: (issue) =>
-          Effect.logWarning(`codex: handler answer for ${method} does not match the protocol`, String(issue)).pipe(
-            Effect.andThen(send(JsonRpc.encodeError(id, {
-              code: JsonRpc.ErrorCode.InternalError,
-              message: `The client's answer to ${method} does not match the protocol`
-            })))
-          ),
-        onSuccess: (encoded) => send(JsonRpc.encodeResponse(id, encoded))
-      })
-    )
+    const { issue, line } = Incoming_.encodeAnswer(id, method, reply)
+    return issue === undefined
+      ? send(line)
+      : Effect.logWarning(`codex: handler answer for ${method} does not match the protocol`, issue).pipe(
+        Effect.andThen(send(line))
+      )
   }
 
   const dispatch = (request: ServerRequest) =>
@@ -365,15 +331,6 @@ export const make = Effect.fnUntraced(function*(
       Effect.ignore
     )
 
-  const decodeNotification = (method: string, params: unknown): Incoming => {
-    const schema = (ServerNotificationParams as Record<string, Schema.Top | undefined>)[method]
-    if (schema === undefined) return { _tag: "UnknownNotification", method, params }
-    const exit = Schema.decodeUnknownExit(schema as Schema.Decoder<unknown>)(params, parseOptions)
-    return Exit.isSuccess(exit)
-      ? { _tag: "Notification", method, params: exit.value } as Notification
-      : { _tag: "UnknownNotification", method, params }
-  }
-
   const rpcError = (method: string, error: JsonRpc.ErrorObject) =>
     Effect.fail(CodexError.make(
       new CodexError.RpcError({
@@ -391,10 +348,10 @@ export const make = Effect.fnUntraced(function*(
     const message = JsonRpc.parse(line)
     switch (message._tag) {
       case "Notification": {
-        const incoming = decodeNotification(message.method, message.params)
+        const incoming = Incoming_.decodeNotification(message.method, message.params)
         PubSub.publishUnsafe(hub, incoming)
         if (
-          incoming._tag === "Notification" || !(message.method in ServerNotificationParams) ||
+          incoming._tag === "Notification" || !Incoming_.isKnownNotification(message.method) ||
           undecoded.has(message.method)
         ) return undefined
         // once per method: a newer codex sends the same shape on every event
@@ -413,28 +370,17 @@ export const make = Effect.fnUntraced(function*(
         ) return undefined
         return lateAnswer(message.id, line)
       case "Request": {
-        const schema = (ServerRequestParams as Record<string, Schema.Top | undefined>)[message.method]
-        if (schema === undefined) {
-          return send(JsonRpc.encodeError(message.id, {
-            code: JsonRpc.ErrorCode.MethodNotFound,
-            message: `effect-codex does not know the server request ${message.method}`
-          })).pipe(Effect.ignore)
-        }
-        const exit = Schema.decodeUnknownExit(schema as Schema.Decoder<unknown>)(message.params, parseOptions)
-        if (Exit.isFailure(exit)) {
-          return Effect.logWarning(`codex: ${message.method} params do not match the pinned protocol`).pipe(
-            Effect.andThen(send(JsonRpc.encodeError(message.id, {
-              code: JsonRpc.ErrorCode.InvalidParams,
-              message: `effect-codex could not decode the params of ${message.method}`
-            }))),
-            Effect.ignore
+        const decoded = Incoming_.decodeServerRequest(message.id, message.method, message.params)
+        if (decoded._tag === "Refused") {
+          const reply = send(JsonRpc.encodeError(message.id, decoded.error)).pipe(Effect.ignore)
+          return decoded.reason === "unknown" ? reply : Effect.andThen(
+            Effect.logWarning(`codex: ${message.method} params do not match the pinned protocol`),
+            reply
           )
         }
-        const request = { _tag: "ServerRequest", id: message.id, method: message.method, params: exit.value } as
-          ServerRequest
         // Published first so turn streams show the request before any answer.
-        PubSub.publishUnsafe(hub, request)
-        return Effect.asVoid(Effect.forkIn(dispatch(request), scope))
+        PubSub.publishUnsafe(hub, decoded.request)
+        return Effect.asVoid(Effect.forkIn(dispatch(decoded.request), scope))
       }
       case "Invalid":
         return Effect.logWarning(`codex: dropped a message (${message.reason})`, JsonRpc.preview(line))

@@ -37,8 +37,7 @@ import * as AppServerClient from "./AppServerClient.ts"
 import * as Approvals from "./Approvals.ts"
 import * as CodexError from "../schema/CodexError.ts"
 import * as CodexTool from "./CodexTool.ts"
-import { makeThread, type Session } from "./internal/session.ts"
-import type * as Thread from "./Thread.ts"
+import * as Thread from "./Thread.ts"
 
 /**
  * The Codex service.
@@ -191,7 +190,7 @@ export const make = Effect.gen(function*() {
     if (prepared !== undefined) tools.set(threadId, new Map(prepared.map((tool) => [tool.spec.name, tool])))
   }
 
-  const session: Session = {
+  const session: Thread.Session = {
     client,
     router,
     forkThread: (threadId, options) => forkThread(threadId, options),
@@ -206,7 +205,7 @@ export const make = Effect.gen(function*() {
       ...(prepared === undefined ? {} : { dynamicTools: prepared.map((tool) => tool.spec) })
     })
     register(response.thread.id, prepared)
-    return makeThread(session, response.thread)
+    return Thread.make(session, response.thread)
   })
 
   const resumeThread = Effect.fn("Codex.resumeThread")(
@@ -215,7 +214,7 @@ export const make = Effect.gen(function*() {
       const prepared = yield* prepareTools(list)
       const response = yield* client.request("thread/resume", { ...params, threadId })
       register(response.thread.id, prepared)
-      return makeThread(session, response.thread)
+      return Thread.make(session, response.thread)
     }
   )
 
@@ -227,7 +226,7 @@ export const make = Effect.gen(function*() {
     const inherited = tools.get(threadId)
     if (prepared !== undefined) register(response.thread.id, prepared)
     else if (inherited !== undefined) tools.set(response.thread.id, inherited)
-    return makeThread(session, response.thread)
+    return Thread.make(session, response.thread)
   })
 
   const archiveThread = Effect.fn("Codex.archiveThread")(function*(threadId: string) {
@@ -238,7 +237,7 @@ export const make = Effect.gen(function*() {
     yield* client.request("thread/unarchive", { threadId })
     // codex unloads archived threads: load it again so the handle can run turns
     const response = yield* client.request("thread/resume", { threadId })
-    return makeThread(session, response.thread)
+    return Thread.make(session, response.thread)
   })
 
   const listThreads = Effect.fn("Codex.listThreads")(function*(options: Protocol.ThreadListParams = {}) {

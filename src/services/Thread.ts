@@ -18,13 +18,13 @@
  *
  * @since 0.1.0
  */
-import type { Effect, Schema, Scope } from "effect"
+import { Duration, Effect, type Schema, type Scope } from "effect"
+import * as CodexError from "../schema/CodexError.ts"
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 import type * as Input from "../schema/Input.ts"
 import type * as TurnResult from "../streams/TurnResult.ts"
-import type * as CodexError from "../schema/CodexError.ts"
 import type * as CodexTool from "./CodexTool.ts"
-import type * as Turn from "./Turn.ts"
+import * as Turn from "./Turn.ts"
 
 /**
  * A thread handle.
@@ -107,4 +107,86 @@ export interface ResumeOptions extends Omit<Protocol.ThreadResumeParams, "thread
  */
 export interface ForkOptions extends Omit<Protocol.ThreadForkParams, "threadId"> {
   readonly tools?: ReadonlyArray<CodexTool.Any> | undefined
+}
+
+// =============================================================================
+// Implementation
+// =============================================================================
+
+/**
+ * What thread handles share: the connection, its router, and the operations
+ * of the `Codex` service they offer again (`fork`, `archive`).
+ *
+ * @internal
+ */
+export interface Session extends Turn.Connection {
+  readonly forkThread: (threadId: string, options?: ForkOptions) => Effect.Effect<Thread, CodexError.CodexError>
+  readonly archiveThread: (threadId: string) => Effect.Effect<void, CodexError.CodexError>
+}
+
+/** How long `compact` waits for codex to start the compaction turn after `thread/compact/start` answered. */
+const COMPACT_START_TIMEOUT = Duration.seconds(10)
+
+/**
+ * A thread handle on the session's connection.
+ *
+ * @internal
+ */
+export const make = (session: Session, info: Protocol.Thread): Thread => {
+  const threadId = info.id
+  const run = (input: Input.Input, options?: Turn.Options & { readonly outputSchema?: Turn.AnyOutputSchema }) =>
+    Turn.prepareOutput(options?.outputSchema).pipe(
+      Effect.flatMap((output) =>
+        Effect.scoped(
+          Turn.start(session, threadId, input, options, output).pipe(
+            Effect.flatMap((turn) => turn.result),
+            Effect.flatMap((result) =>
+              output === undefined ? Effect.succeed(result) : output.decode(result.finalResponse ?? "").pipe(
+                Effect.map((value) => ({ ...result, output: value })),
+                Effect.mapError((error) =>
+                  CodexError.make(new CodexError.OutputDecodeError({ text: error.text, description: error.message }))
+                )
+              )
+            )
+          )
+        )
+      ),
+      Effect.withSpan("Thread.run", { attributes: { "codex.thread_id": threadId } })
+    )
+  return {
+    id: threadId,
+    info,
+    run: run as Thread["run"],
+    turn: (input, options) =>
+      Turn.prepareOutput(options !== undefined && "outputSchema" in options ? options.outputSchema : undefined).pipe(
+        Effect.flatMap((output) => Turn.start(session, threadId, input, options, output)),
+        Effect.withSpan("Thread.turn", { attributes: { "codex.thread_id": threadId } })
+      ),
+    read: (options) =>
+      session.client.request("thread/read", { ...options, threadId }).pipe(Effect.withSpan("Thread.read")),
+    setName: (name) =>
+      session.client.request("thread/name/set", { threadId, name }).pipe(Effect.asVoid, Effect.withSpan("Thread.setName")),
+    // Fix: `thread/compact/start` answers `{}` at once and then runs the
+    // compaction as a turn of its own; a `turn/start` sent meanwhile fails
+    // ("ActiveTurnNotSteerable { turn_kind: Compact }"). So `compact` waits for
+    // that turn to end (it fails with TurnFailed if the compaction fails, and
+    // interrupting it interrupts the compaction turn, as for `run`).
+    compact: Effect.suspend(() => {
+      session.router.beginStart(threadId)
+      return session.client.request("thread/compact/start", { threadId }).pipe(
+        // Option.none: codex started no compaction turn, nothing to wait for
+        Effect.andThen(session.router.awaitUnclaimed(threadId).pipe(Effect.timeoutOption(COMPACT_START_TIMEOUT))),
+        Effect.ensuring(Effect.sync(() => session.router.endStart(threadId)))
+      )
+    }).pipe(
+      // `result` sends turn/interrupt if the fiber is interrupted while it waits
+      Effect.flatMap((state) =>
+        state._tag === "None" ? Effect.void : Turn.make(session, state.value, Turn.DEFAULT_INTERRUPT_TIMEOUT).result
+      ),
+      Effect.asVoid,
+      Effect.withSpan("Thread.compact")
+    ),
+    fork: (options) => session.forkThread(threadId, options),
+    archive: session.archiveThread(threadId)
+  }
 }

@@ -17,13 +17,16 @@
  *
  * @since 0.1.0
  */
-import type { Duration, Effect, Stream } from "effect"
+import { Duration, Effect, Exit, Result, Schema, type Scope, type Stream } from "effect"
+import * as CodexError from "../schema/CodexError.ts"
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
-import type * as Input from "../schema/Input.ts"
-import type * as OutputSchema from "../schema/OutputSchema.ts"
+import * as Input from "../schema/Input.ts"
+import * as OutputSchema from "../schema/OutputSchema.ts"
+import type { Router, TurnState } from "../streams/internal/router.ts"
 import type * as TurnEvent from "../streams/TurnEvent.ts"
-import type * as TurnResult from "../streams/TurnResult.ts"
-import type * as CodexError from "../schema/CodexError.ts"
+import * as TurnResult from "../streams/TurnResult.ts"
+import type * as AppServerClient from "./AppServerClient.ts"
+import * as Checks from "./internal/options.ts"
 
 /**
  * A turn handle.
@@ -83,3 +86,196 @@ export interface OptionsWithOutput<S> extends Options {
  * @since 0.1.0
  */
 export type JsonSchemaObject = OutputSchema.JsonSchemaObject
+
+// =============================================================================
+// Implementation
+// =============================================================================
+
+/**
+ * What a turn handle needs from its connection.
+ *
+ * @internal
+ */
+export interface Connection {
+  readonly client: AppServerClient.Service
+  readonly router: Router
+}
+
+/**
+ * How long an interrupted turn may take to end by default.
+ *
+ * @internal
+ */
+export const DEFAULT_INTERRUPT_TIMEOUT = Duration.seconds(5)
+
+/** How soon `turn/interrupt` is sent again after codex rejected it (see `interruptTurn`). */
+const INTERRUPT_RETRY = Duration.millis(100)
+
+
+/** Waits until codex has started the turn (`turn/started`) or the turn ended. */
+const awaitStarted = (state: TurnState): Effect.Effect<void> =>
+  Effect.suspend(() => state.started || state.ended ? Effect.void : Effect.flatMap(state.changed, () => awaitStarted(state)))
+
+/**
+ * Interrupts a turn: sends `turn/interrupt` and waits for the turn to end, at
+ * most `timeout`. Fails only with the connection's error, or with codex's
+ * RpcError when the turn did not end in time.
+ *
+ * Fix: codex 0.169 answers `turn/interrupt` with -32600 "no active turn to
+ * interrupt" from the `turn/start` response until `turn/started` (observed
+ * 10-90 ms later). An interrupt sent right after `thread.turn` (or when the
+ * fiber of `thread.run` was interrupted while `turn/start` was in flight)
+ * failed with that error or was ignored, and the turn ran on (the
+ * interrupted `run` then waited the whole `interruptTimeout`, the turn kept
+ * running in codex). So: wait (briefly) for `turn/started`, send, and while
+ * codex answers with an RpcError and the turn has not ended, send again every
+ * {@link INTERRUPT_RETRY}. This also absorbs the error codex gives when the
+ * turn just ended and its `turn/completed` has not reached the router yet.
+ */
+const interruptTurn = (
+  connection: Connection,
+  state: TurnState,
+  timeout: Duration.Duration
+): Effect.Effect<void, CodexError.CodexError> =>
+  Effect.suspend(() => {
+    let lastError: CodexError.CodexError | undefined
+    const attempt: Effect.Effect<void, CodexError.CodexError> = Effect.suspend(() =>
+      state.ended ? Effect.void : connection.client.request("turn/interrupt", {
+        threadId: state.threadId,
+        turnId: state.turnId
+      }).pipe(
+        Effect.andThen(state.awaitEnd),
+        Effect.catchIf(
+          (error) => error.reason._tag === "RpcError",
+          (error) =>
+            Effect.sync(() => void (lastError = error)).pipe(
+              Effect.andThen(state.awaitEnd.pipe(Effect.timeoutOption(INTERRUPT_RETRY))),
+              Effect.andThen(Effect.suspend(() => state.ended ? Effect.void : attempt))
+            )
+        )
+      )
+    )
+    return awaitStarted(state).pipe(
+      Effect.timeoutOption(INTERRUPT_RETRY),
+      Effect.andThen(attempt),
+      Effect.timeoutOption(timeout),
+      Effect.andThen(Effect.suspend(() =>
+        state.ended || lastError === undefined ? Effect.void : Effect.fail(lastError)
+      ))
+    )
+  })
+
+/** Interrupts the turn and waits (bounded) for it to end. Never fails: used in finalizers. */
+const interruptAndAwait = (connection: Connection, state: TurnState, timeout: Duration.Duration) =>
+  Effect.suspend(() => state.ended ? Effect.void : Effect.ignore(interruptTurn(connection, state, timeout)))
+
+/**
+ * A turn handle over the state the router keeps for it.
+ *
+ * @internal
+ */
+export const make = (connection: Connection, state: TurnState, interruptTimeout: Duration.Duration): Turn => {
+  const result = Effect.suspend(() => state.awaitEnd).pipe(
+    Effect.onInterrupt(() => interruptAndAwait(connection, state, interruptTimeout)),
+    Effect.flatMap(() => {
+      const collected = TurnResult.collect(state.events, (state.endedAt ?? performance.now()) - state.startedAt)
+      return collected._tag === "Success" ? Effect.succeed(collected.result) : Effect.fail(collected.error)
+    })
+  )
+  return {
+    id: state.turnId,
+    threadId: state.threadId,
+    events: state.stream,
+    result,
+    steer: (input) =>
+      connection.client.request("turn/steer", {
+        threadId: state.threadId,
+        expectedTurnId: state.turnId,
+        input: [...Input.toItems(input)]
+      }).pipe(Effect.asVoid, Effect.withSpan("Turn.steer")),
+    interrupt: interruptTurn(connection, state, interruptTimeout).pipe(
+      Effect.withSpan("Turn.interrupt")
+    )
+  }
+}
+
+/**
+ * What `outputSchema` may be.
+ *
+ * @internal
+ */
+export type AnyOutputSchema = Schema.Top | JsonSchemaObject
+
+// What is wrong with a raw JSON Schema, if anything: it must be a JSON object
+// with a `type` (codex sends it as the turn's `text.format.schema`).
+const rawSchemaProblem = (raw: unknown): unknown => {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return raw
+  try {
+    if (JSON.stringify(raw) === undefined) return raw
+  } catch {
+    return "an object that is not JSON (a cycle or a BigInt)"
+  }
+  return "type" in raw || "anyOf" in raw || "$ref" in raw ? undefined : "an object with no type"
+}
+
+/**
+ * Checks and prepares an `outputSchema` (typed `InvalidOptions` when it is neither).
+ *
+ * @internal
+ */
+export const prepareOutput = (
+  outputSchema: AnyOutputSchema | undefined
+): Effect.Effect<OutputSchema.OutputSchema<unknown> | undefined, CodexError.CodexError> => {
+  if (outputSchema === undefined) return Effect.succeed(undefined)
+  if (!Schema.isSchema(outputSchema)) {
+    const problem = rawSchemaProblem(outputSchema)
+    return problem === undefined
+      ? Effect.succeed(OutputSchema.fromJsonSchema(outputSchema))
+      : Effect.fail(Checks.invalid("outputSchema", "an Effect Schema or a JSON Schema object", problem))
+  }
+  return OutputSchema.make(outputSchema as Schema.Top & { readonly DecodingServices: never }).pipe(
+    Effect.mapError((error) =>
+      CodexError.make(
+        new CodexError.InvalidOptions({ description: `outputSchema at ${error.path}: ${error.message}` })
+      )
+    )
+  )
+}
+
+/**
+ * Starts a turn: buffers its events from before the response, claims them,
+ * ties its end to the Scope.
+ *
+ * @internal
+ */
+export const start = (
+  connection: Connection,
+  threadId: string,
+  input: Input.Input,
+  options: (Options & { readonly outputSchema?: AnyOutputSchema | undefined }) | undefined,
+  output: OutputSchema.OutputSchema<unknown> | undefined
+): Effect.Effect<Turn, CodexError.CodexError, Scope.Scope> => {
+  const { interruptTimeout, outputSchema: _, ...params } = options ?? {}
+  const checked = Checks.duration("interruptTimeout", interruptTimeout, DEFAULT_INTERRUPT_TIMEOUT)
+  if (Result.isFailure(checked)) return Effect.fail(checked.failure)
+  const timeout = checked.success
+  const start = Effect.suspend(() => {
+    connection.router.beginStart(threadId)
+    return connection.client.request("turn/start", {
+      ...params,
+      threadId,
+      input: [...Input.toItems(input)],
+      ...(output === undefined ? {} : { outputSchema: output.jsonSchema as Schema.Json })
+    }).pipe(
+      Effect.map((response) => connection.router.claim(threadId, response.turn.id)),
+      Effect.ensuring(Effect.sync(() => connection.router.endStart(threadId)))
+    )
+  })
+  return Effect.acquireRelease(start, (state, exit) =>
+    // A turn whose Scope closes before it ends is interrupted (also when the
+    // acquiring fiber itself was interrupted).
+    Exit.isSuccess(exit) && state.ended ? Effect.void : interruptAndAwait(connection, state, timeout)).pipe(
+      Effect.map((state) => make(connection, state, timeout))
+    )
+}
+

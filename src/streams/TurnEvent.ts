@@ -29,7 +29,7 @@ import type { ServerRequestMethod, ServerRequestParamsByMethod } from "../schema
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 import { unwrapShell } from "../schema/internal/shell.ts"
 import type { RequestId } from "../schema/JsonRpc.ts"
-import type { Incoming } from "../services/AppServerClient.ts"
+import type { Incoming } from "../schema/Incoming.ts"
 import { lifecycleEvent } from "./internal/undecoded.ts"
 
 /**

@@ -10,7 +10,7 @@
  */
 import { Cause, Effect, Stream } from "effect"
 import type * as Arr from "effect/Array"
-import type { Incoming } from "../../services/AppServerClient.ts"
+import type { Incoming } from "../../schema/Incoming.ts"
 import type * as CodexError from "../../schema/CodexError.ts"
 import * as TurnEvent from "../TurnEvent.ts"
 

@@ -1,0 +1,187 @@
+/**
+ * What the app-server sends a client, decoded: notifications, server
+ * requests, and the answers a client gives to those requests.
+ *
+ * Every function here is pure: a parsed JSON-RPC message in, plain data out.
+ * Nothing sends, logs or waits; the client decides what to do with the
+ * outcome (publish it, answer with an error, warn).
+ *
+ * @since 0.1.0
+ */
+import { Cause, Exit, Option, Schema } from "effect"
+import {
+  ServerNotificationParams,
+  type ServerNotificationMethod,
+  type ServerNotificationParamsByMethod,
+  ServerRequestParams,
+  type ServerRequestMethod,
+  type ServerRequestParamsByMethod,
+  ServerRequestResponses
+} from "./generated/Methods.gen.ts"
+import * as JsonRpc from "./JsonRpc.ts"
+
+/**
+ * A notification the pinned protocol knows, with decoded params.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Notification = {
+  readonly [M in ServerNotificationMethod]: {
+    readonly _tag: "Notification"
+    readonly method: M
+    readonly params: ServerNotificationParamsByMethod[M]
+  }
+}[ServerNotificationMethod]
+
+/**
+ * A notification the pinned protocol does not know (a newer codex), or whose
+ * params did not decode: kept raw so nothing is lost.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface UnknownNotification {
+  readonly _tag: "UnknownNotification"
+  readonly method: string
+  readonly params: unknown
+}
+
+/**
+ * A request the server sent to the client, with decoded params.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type ServerRequest = {
+  readonly [M in ServerRequestMethod]: {
+    readonly _tag: "ServerRequest"
+    readonly id: JsonRpc.RequestId
+    readonly method: M
+    readonly params: ServerRequestParamsByMethod[M]
+  }
+}[ServerRequestMethod]
+
+/**
+ * What subscribers of a client receive.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Incoming = Notification | UnknownNotification | ServerRequest
+
+/**
+ * The answer a server-request handler gives: a result (encoded with the
+ * method's response schema) or a JSON-RPC error.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type ServerRequestAnswer =
+  | { readonly _tag: "Result"; readonly result: unknown }
+  | { readonly _tag: "Error"; readonly error: JsonRpc.ErrorObject }
+
+// Newer codex versions add fields: they are ignored, not errors.
+const parseOptions = { onExcessProperty: "ignore" } as const
+
+type Decoder = (input: unknown, options: typeof parseOptions) => Exit.Exit<unknown, Schema.SchemaError>
+
+const decoders = new Map<Schema.Top, Decoder>()
+const decoderOf = (schema: Schema.Top): Decoder => {
+  let decoder = decoders.get(schema)
+  if (decoder === undefined) {
+    decoder = Schema.decodeUnknownExit(schema as Schema.Decoder<unknown>)
+    decoders.set(schema, decoder)
+  }
+  return decoder
+}
+
+/**
+ * Whether the pinned protocol has a notification of this name.
+ *
+ * @category guards
+ * @since 0.1.0
+ */
+export const isKnownNotification = (method: string): boolean => method in ServerNotificationParams
+
+/**
+ * Decodes a notification: `Notification` when the pinned schema accepts its
+ * params, else `UnknownNotification` with the params as they came.
+ *
+ * @category decoding
+ * @since 0.1.0
+ */
+export const decodeNotification = (method: string, params: unknown): Notification | UnknownNotification => {
+  const schema = (ServerNotificationParams as Record<string, Schema.Top | undefined>)[method]
+  if (schema === undefined) return { _tag: "UnknownNotification", method, params }
+  const exit = decoderOf(schema)(params, parseOptions)
+  return Exit.isSuccess(exit)
+    ? { _tag: "Notification", method, params: exit.value } as Notification
+    : { _tag: "UnknownNotification", method, params }
+}
+
+/**
+ * The outcome of decoding a server request: the request, or the JSON-RPC
+ * error the client must answer with (an unknown method, params that do not
+ * decode).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type DecodedRequest =
+  | { readonly _tag: "Request"; readonly request: ServerRequest }
+  | { readonly _tag: "Refused"; readonly error: JsonRpc.ErrorObject; readonly reason: "unknown" | "undecodable" }
+
+/**
+ * Decodes a server request by its method's params schema.
+ *
+ * @category decoding
+ * @since 0.1.0
+ */
+export const decodeServerRequest = (id: JsonRpc.RequestId, method: string, params: unknown): DecodedRequest => {
+  const schema = (ServerRequestParams as Record<string, Schema.Top | undefined>)[method]
+  if (schema === undefined) {
+    return {
+      _tag: "Refused",
+      reason: "unknown",
+      error: { code: JsonRpc.ErrorCode.MethodNotFound, message: `effect-codex does not know the server request ${method}` }
+    }
+  }
+  const exit = decoderOf(schema)(params, parseOptions)
+  if (Exit.isFailure(exit)) {
+    return {
+      _tag: "Refused",
+      reason: "undecodable",
+      error: { code: JsonRpc.ErrorCode.InvalidParams, message: `effect-codex could not decode the params of ${method}` }
+    }
+  }
+  return { _tag: "Request", request: { _tag: "ServerRequest", id, method, params: exit.value } as ServerRequest }
+}
+
+/**
+ * The line that answers a server request, or, when a handler's result does
+ * not match the method's response schema, an internal-error line and the
+ * issue (for a warning): codex must always get an answer.
+ *
+ * @category encoding
+ * @since 0.1.0
+ */
+export const encodeAnswer = (
+  id: JsonRpc.RequestId,
+  method: string,
+  answer: ServerRequestAnswer
+): { readonly line: string; readonly issue?: string | undefined } => {
+  if (answer._tag === "Error") return { line: JsonRpc.encodeError(id, answer.error) }
+  const schema = (ServerRequestResponses as Record<string, Schema.Top | undefined>)[method]
+  if (schema === undefined) return { line: JsonRpc.encodeResponse(id, answer.result) }
+  const exit = Schema.encodeUnknownExit(schema as Schema.Codec<unknown, unknown>)(answer.result)
+  if (Exit.isSuccess(exit)) return { line: JsonRpc.encodeResponse(id, exit.value) }
+  const error = Cause.findErrorOption(exit.cause)
+  return {
+    line: JsonRpc.encodeError(id, {
+      code: JsonRpc.ErrorCode.InternalError,
+      message: `The client's answer to ${method} does not match the protocol`
+    }),
+    issue: Option.isSome(error) ? error.value.message : Cause.pretty(exit.cause)
+  }
+}
