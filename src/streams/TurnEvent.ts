@@ -206,7 +206,8 @@ export const fromIncoming = (incoming: Incoming): TurnEvent => {
         params: incoming.params
       } as ApprovalRequested
     case "UnknownNotification":
-      return lifecycleEvent(incoming.method, incoming.params) ??
+      // raw params under a known tag: the parts a newer codex changed may differ from the type
+      return (lifecycleEvent(incoming.method, incoming.params) as TurnEvent | undefined) ??
         { _tag: "Other", method: incoming.method, params: incoming.params }
     case "Notification":
       switch (incoming.method) {

@@ -33,6 +33,7 @@ import type { AddressInfo } from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { decide, estimateTokens, wordDeltas } from "./internal/localModelAssistant.ts"
+import type { InputItem, RequestBody } from "./internal/localModelWire.ts"
 import { makeCatalog } from "./internal/localModelCatalog.ts"
 import { encodeDocument } from "../../schema/internal/toml.ts"
 
@@ -40,28 +41,9 @@ import { encodeDocument } from "../../schema/internal/toml.ts"
 // Recorded requests
 // =============================================================================
 
-/**
- * One item of the `input` array the binary sends (`message`, `function_call_output`, ...).
- *
- * @since 0.1.0
- */
-export interface InputItem {
-  readonly type: string
-  readonly role?: string
-  readonly [key: string]: unknown
-}
 
-/**
- * The JSON body of a `POST /v1/responses` (loosely typed: codex adds fields between versions).
- *
- * @since 0.1.0
- */
-export interface RequestBody {
-  readonly model?: string
-  readonly input?: ReadonlyArray<InputItem>
-  readonly tools?: ReadonlyArray<{ readonly type: string; readonly name?: string; readonly [key: string]: unknown }>
-  readonly [key: string]: unknown
-}
+
+export type { InputItem, RequestBody } from "./internal/localModelWire.ts"
 
 /**
  * A request the server received, in arrival order.

@@ -8,7 +8,11 @@
  *
  * @internal
  */
-import type * as TurnEvent from "../TurnEvent.ts"
+/** A lifecycle event with its params raw (`TurnEvent.ts` gives it its union type). */
+export type LifecycleEvent = {
+  readonly _tag: "TurnStarted" | "TurnCompleted" | "ItemStarted" | "ItemCompleted"
+  readonly [key: string]: unknown
+}
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
@@ -19,20 +23,20 @@ const hasStrings = (record: Record<string, unknown>, keys: ReadonlyArray<string>
  * The lifecycle event of an undecoded notification, with its params raw, or
  * `undefined` when the method is not a lifecycle one or the ids are missing.
  */
-export const lifecycleEvent = (method: string, params: unknown): TurnEvent.TurnEvent | undefined => {
+export const lifecycleEvent = (method: string, params: unknown): LifecycleEvent | undefined => {
   if (!isRecord(params) || typeof params.threadId !== "string") return undefined
   switch (method) {
     case "turn/started":
     case "turn/completed": {
       const turn = params.turn
       if (!isRecord(turn) || !hasStrings(turn, ["id", "status"])) return undefined
-      return { ...params, _tag: method === "turn/started" ? "TurnStarted" : "TurnCompleted" } as TurnEvent.TurnEvent
+      return { ...params, _tag: method === "turn/started" ? "TurnStarted" : "TurnCompleted" }
     }
     case "item/started":
     case "item/completed": {
       const item = params.item
       if (typeof params.turnId !== "string" || !isRecord(item) || !hasStrings(item, ["id", "type"])) return undefined
-      return { ...params, _tag: method === "item/started" ? "ItemStarted" : "ItemCompleted" } as TurnEvent.TurnEvent
+      return { ...params, _tag: method === "item/started" ? "ItemStarted" : "ItemCompleted" }
     }
     default:
       return undefined

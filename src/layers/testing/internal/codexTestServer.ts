@@ -18,15 +18,13 @@ import {
 import type * as Protocol from "../../../schema/generated/Protocol.gen.ts"
 import * as JsonRpc from "../../../schema/JsonRpc.ts"
 import * as CodexError from "../../../schema/CodexError.ts"
-import type { ClientAnswer, Options, Step, TurnContext, TurnEnd, Usage } from "../CodexTest.ts"
+import { type ClientAnswer, type Options, type Step, StepTypeId, type TurnContext, type TurnEnd, type Usage } from "./codexTestModel.ts"
 import type * as Transport from "../../Transport.ts"
 import type { Harness, RecordedAnswer } from "./codexTestHarness.ts"
 import * as P from "./codexTestPayloads.ts"
 
 const INVALID = JsonRpc.ErrorCode.InvalidRequest
 
-/** Marks script steps. */
-export const StepTypeId = "~effect-codex/CodexTest/Step" as const
 
 type Failure = { readonly code: number; readonly message: string; readonly data?: unknown }
 

@@ -9,7 +9,7 @@
  *
  * @internal
  */
-import type { InputItem, RequestBody } from "../LocalModel.ts"
+import type { InputItem, RequestBody } from "./localModelWire.ts"
 
 /** Options of the responder (documented on `LocalModel.AssistantOptions`). */
 export interface AssistantConfig {
