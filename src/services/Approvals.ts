@@ -208,29 +208,12 @@ const legacyDenied = { decision: { denied: { rejection: "declined by the client"
  * @category defaults
  * @since 0.1.0
  */
-export const defaultResponse = (method: string): unknown => {
-  switch (method) {
-    case "item/commandExecution/requestApproval":
-    case "item/fileChange/requestApproval":
-      return decline
-    case "item/permissions/requestApproval":
-      return { permissions: {}, scope: "turn" }
-    case "mcpServer/elicitation/request":
-      return { action: "cancel", content: null }
-    case "item/tool/requestUserInput":
-      return { answers: {} }
-    case "applyPatchApproval":
-    case "execCommandApproval":
-      return legacyDenied
-    default:
-      return undefined
-  }
-}
+export const defaultResponse = (method: string): unknown => METHODS[method]?.fallback
 
 type AnyHandler = Handler<any, any, any> | Manual | undefined
 
-// The requests this service answers: exactly those with a default answer.
-const isHandled = (method: string): boolean => defaultResponse(method) !== undefined
+// The requests this service answers: exactly those in the table.
+const isHandled = (method: string): boolean => Object.hasOwn(METHODS, method)
 
 // The legacy approvals mean the same as the v2 ones; their answers are translated.
 const toReviewDecision = (decision: unknown): Protocol.ReviewDecision => {
@@ -262,28 +245,9 @@ export const make = <R = never>(handlers: Handlers<R> = {}): Effect.Effect<Servi
     const timeout = handlers.timeout === undefined ? undefined : Duration.fromInputUnsafe(handlers.timeout)
 
     const handlerFor = (method: string): { handler: AnyHandler; wrap: (decision: unknown) => unknown } => {
-      switch (method) {
-        case "item/commandExecution/requestApproval":
-          return { handler: handlers.commandExecution, wrap: (decision) => ({ decision }) }
-        case "item/fileChange/requestApproval":
-          return { handler: handlers.fileChange, wrap: (decision) => ({ decision }) }
-        case "execCommandApproval":
-          return {
-            handler: adaptLegacyExec(handlers.commandExecution),
-            wrap: (decision) => ({ decision: toReviewDecision(decision) })
-          }
-        case "applyPatchApproval":
-          return {
-            handler: adaptLegacyPatch(handlers.fileChange),
-            wrap: (decision) => ({ decision: toReviewDecision(decision) })
-          }
-        case "item/permissions/requestApproval":
-          return { handler: handlers.permissions, wrap: (response) => response }
-        case "mcpServer/elicitation/request":
-          return { handler: handlers.elicitation, wrap: (response) => response }
-        default:
-          return { handler: handlers.userInput, wrap: (response) => response }
-      }
+      const row = METHODS[method]!
+      const handler = handlers[row.handler] as AnyHandler
+      return { handler: row.adapt === undefined ? handler : row.adapt(handler), wrap: row.wrap }
     }
 
     // One map per connection: request ids are only unique within a connection,
@@ -359,7 +323,7 @@ export const make = <R = never>(handlers: Handlers<R> = {}): Effect.Effect<Servi
     const service = Approvals.of({
       respond: (requestId, response) =>
         Effect.suspend(() =>
-          answer(find(requestId), (method) => unwrapFor(method, response, handlerFor(method).wrap))
+          answer(find(requestId), (method) => METHODS[method]!.fromResponse(response))
         ),
       pending: Effect.sync(() => {
         const out: Array<PendingRequest> = []
@@ -408,12 +372,6 @@ interface Waiting {
   answered: boolean
 }
 
-// `respond` takes the protocol response of the v2 method; legacy methods get it translated.
-const unwrapFor = (method: string, response: unknown, wrap: (decision: unknown) => unknown): unknown =>
-  method === "execCommandApproval" || method === "applyPatchApproval"
-    ? wrap(Predicate.hasProperty(response, "decision") ? response.decision : response)
-    : response
-
 const adaptLegacyExec = (handler: AnyHandler): AnyHandler => {
   if (handler === undefined || isManual(handler)) return handler
   return (params: Protocol.ExecCommandApprovalParams, request) =>
@@ -439,6 +397,66 @@ const adaptLegacyPatch = (handler: AnyHandler): AnyHandler => {
       grantRoot: params.grantRoot ?? null,
       startedAtMs: Date.now()
     } as unknown as Protocol.FileChangeRequestApprovalParams, request)
+}
+
+/**
+ * One row per server request this service answers: which handler answers it,
+ * how the handler's decision becomes the protocol's response (`wrap`), what is
+ * answered when nobody does (`fallback`), how a response given to `respond`
+ * (always in the v2 shape) becomes this method's (`fromResponse`), and, for the
+ * legacy methods, how their params are shown to the v2 handler (`adapt`). A
+ * new approval method is one row.
+ */
+interface MethodRow {
+  readonly handler: Exclude<keyof Handlers, "timeout">
+  readonly fallback: unknown
+  readonly wrap: (decision: unknown) => unknown
+  readonly fromResponse: (response: unknown) => unknown
+  readonly adapt?: ((handler: AnyHandler) => AnyHandler) | undefined
+}
+
+const asIs = (value: unknown): unknown => value
+const decisionOf = (decision: unknown) => ({ decision })
+const legacyDecisionOf = (decision: unknown) => ({ decision: toReviewDecision(decision) })
+// `respond` takes `{ decision }` (or the bare decision) of the v2 method for a legacy request too
+const legacyFromResponse = (response: unknown) =>
+  legacyDecisionOf(Predicate.hasProperty(response, "decision") ? response.decision : response)
+
+const METHODS: Readonly<Record<string, MethodRow>> = {
+  "item/commandExecution/requestApproval": {
+    handler: "commandExecution",
+    fallback: decline,
+    wrap: decisionOf,
+    fromResponse: asIs
+  },
+  "item/fileChange/requestApproval": { handler: "fileChange", fallback: decline, wrap: decisionOf, fromResponse: asIs },
+  "item/permissions/requestApproval": {
+    handler: "permissions",
+    fallback: { permissions: {}, scope: "turn" },
+    wrap: asIs,
+    fromResponse: asIs
+  },
+  "mcpServer/elicitation/request": {
+    handler: "elicitation",
+    fallback: { action: "cancel", content: null },
+    wrap: asIs,
+    fromResponse: asIs
+  },
+  "item/tool/requestUserInput": { handler: "userInput", fallback: { answers: {} }, wrap: asIs, fromResponse: asIs },
+  execCommandApproval: {
+    handler: "commandExecution",
+    fallback: legacyDenied,
+    wrap: legacyDecisionOf,
+    fromResponse: legacyFromResponse,
+    adapt: adaptLegacyExec
+  },
+  applyPatchApproval: {
+    handler: "fileChange",
+    fallback: legacyDenied,
+    wrap: legacyDecisionOf,
+    fromResponse: legacyFromResponse,
+    adapt: adaptLegacyPatch
+  }
 }
 
 /**
