@@ -344,7 +344,7 @@ export const make = <R = never>(handlers: Handlers<R> = {}): Effect.Effect<Servi
               ? Effect.map(answerOf(waiting, request), (result) => Option.some({ _tag: "Result" as const, result }))
               : Effect.succeedNone,
           prepareUnsafe: (request) => {
-            if (!closed && isManual(handlerFor(request.method).handler) && isHandled(request.method)) {
+            if (!closed && isHandled(request.method) && isManual(handlerFor(request.method).handler)) {
               entryFor(waiting, request)
             }
           },

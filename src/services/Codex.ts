@@ -29,7 +29,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Option, type Redacted, Stream } from "effect"
+import { Cause, Context, Effect, Layer, Option, type Redacted, Stream } from "effect"
 import * as Redact from "effect/Redacted"
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 import { Router } from "../streams/internal/router.ts"
@@ -149,7 +149,17 @@ export const make = Effect.gen(function*() {
   }
   yield* events.pipe(
     Stream.runForEachArray(routeBatch),
-    Effect.catch((error) => Effect.sync(() => end(error))),
+    Effect.catchCause((cause) => {
+      if (Cause.hasInterruptsOnly(cause)) return Effect.void
+      const error = Cause.findErrorOption(cause)
+      if (Option.isSome(error)) return Effect.sync(() => end(error.value))
+      // a defect here must not leave every open turn waiting for events that will never be routed
+      return Effect.logError("codex: routing events failed; open turns are failed", cause).pipe(
+        Effect.andThen(Effect.sync(() =>
+          end(CodexError.make(new CodexError.ProtocolError({ description: `routing events failed: ${Cause.pretty(cause)}` })))
+        ))
+      )
+    }),
     Effect.forkScoped
   )
 
