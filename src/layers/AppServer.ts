@@ -22,7 +22,6 @@
  *
  * @since 0.1.0
  */
-import { NodeSocket } from "@effect/platform-node"
 import { Config, Duration, Effect, Layer, Option, Redacted, Result, Schedule, type Scope } from "effect"
 import type { ChildProcessSpawner } from "effect/process"
 import * as NodeFs from "node:fs"
@@ -159,25 +158,6 @@ const checkOptions = (options: Options): Effect.Effect<void, CodexError.CodexErr
 }
 
 /**
- * Bounds the whole start of a connection (spawn or connect, then the
- * `initialize` answer) by `startupTimeout`: a server that never answers fails
- * the layer with `Timeout` (method `initialize`) instead of waiting for the
- * far longer `requestTimeout`.
- */
-const withStartupTimeout = (startupTimeout: Duration.Input | undefined) =>
-<A, R>(effect: Effect.Effect<A, CodexError.CodexError, R>): Effect.Effect<A, CodexError.CodexError, R> => {
-  const checked = Checks.duration("startupTimeout", startupTimeout, Checks.clientDefaults.startupTimeout, {
-    allowInfinite: true
-  })
-  if (Result.isFailure(checked)) return Effect.fail(checked.failure)
-  if (!Duration.isFinite(checked.success)) return effect
-  return Effect.timeoutOrElse(effect, {
-    duration: checked.success,
-    orElse: () => Effect.fail(CodexError.make(new CodexError.Timeout({ method: "initialize" })))
-  })
-}
-
-/**
  * The process command line and environment for {@link Options}.
  *
  * @category constructors
@@ -225,17 +205,32 @@ export const stdioOptions = (options: Options): Effect.Effect<Transport.StdioOpt
 export const layer = (
   options: Options = {}
 ): Layer.Layer<AppServerClient.AppServerClient, CodexError.CodexError, ChildProcessSpawner.ChildProcessSpawner> =>
-  Layer.effect(
-    AppServerClient.AppServerClient,
-    Effect.gen(function*() {
-      yield* checkOptions(options)
-      const stdio = yield* stdioOptions(options)
-      return yield* Effect.gen(function*() {
-        const transport = yield* Transport.stdio(stdio)
-        return yield* AppServerClient.make(options).pipe(Effect.provideService(Transport.Transport, transport))
-      }).pipe(withStartupTimeout(options.startupTimeout))
-    })
-  )
+  Layer.unwrap(Effect.gen(function*() {
+    yield* checkOptions(options)
+    return layerFrom(Transport.layerStdio(yield* stdioOptions(options)), options)
+  }))
+
+/**
+ * A client over any {@link Transport.Transport} layer: the handshake, the
+ * in-flight window, timeouts and the rest of {@link AppServerClient.make},
+ * whatever moves the bytes. The transport lives as long as the client.
+ *
+ * ```ts
+ * import { AppServer, Transport } from "effect-codex"
+ *
+ * const client = AppServer.layerFrom(Transport.layerWebSocket({ url: "ws://127.0.0.1:4500" }), {
+ *   requestTimeout: "30 seconds"
+ * })
+ * ```
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerFrom = <E, R>(
+  transport: Layer.Layer<Transport.Transport, E, R>,
+  options: AppServerClient.Options = {}
+): Layer.Layer<AppServerClient.AppServerClient, E | CodexError.CodexError, R> =>
+  AppServerClient.layer(options).pipe(Layer.provide(transport))
 
 /**
  * Options read by {@link layerConfig}, each overriding the environment.
@@ -291,16 +286,7 @@ export interface WebSocketOptions extends AppServerClient.Options, Transport.Web
 export const layerWebSocket = (
   options: WebSocketOptions
 ): Layer.Layer<AppServerClient.AppServerClient, CodexError.CodexError> =>
-  Layer.effect(
-    AppServerClient.AppServerClient,
-    Effect.gen(function*() {
-      yield* checkWebSocketOptions(options)
-      return yield* Effect.gen(function*() {
-        const transport = yield* Transport.webSocket(options)
-        return yield* AppServerClient.make(options).pipe(Effect.provideService(Transport.Transport, transport))
-      }).pipe(withStartupTimeout(options.startupTimeout))
-    })
-  ).pipe(Layer.provide(NodeSocket.layerWebSocketConstructor))
+  Layer.unwrap(Effect.as(checkWebSocketOptions(options), layerFrom(Transport.layerWebSocket(options), options)))
 
 const checkWebSocketOptions = (options: WebSocketOptions): Effect.Effect<void, CodexError.CodexError> => {
   const checked = Checks.all([
@@ -342,17 +328,7 @@ export const layerInMemory = <R>(
   serve: (server: Transport.InMemoryServer) => Effect.Effect<void, never, R>,
   options: AppServerClient.Options = {}
 ): Layer.Layer<AppServerClient.AppServerClient, CodexError.CodexError, Exclude<R, Scope.Scope>> =>
-  Layer.effect(
-    AppServerClient.AppServerClient,
-    Effect.gen(function*() {
-      const { server, transport } = yield* Transport.inMemory
-      yield* Effect.forkScoped(serve(server))
-      return yield* AppServerClient.make(options).pipe(
-        Effect.provideService(Transport.Transport, transport),
-        withStartupTimeout(options.startupTimeout)
-      )
-    })
-  )
+  layerFrom(Transport.layerInMemory(serve), options)
 
 /** Re-exported so users can build their own schedules against the default. */
 export const defaultOverloadRetry: Schedule.Schedule<Duration.Duration> = AppServerClient.defaultOverloadRetry

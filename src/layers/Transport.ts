@@ -10,7 +10,8 @@
  *
  * @since 0.1.0
  */
-import { Cause, Deferred, Duration, Effect, Option, Queue, Redacted, Scope, Stream } from "effect"
+import { Cause, Deferred, Layer, Duration, Effect, Option, Queue, Redacted, Scope, Stream } from "effect"
+import { NodeSocket } from "@effect/platform-node"
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import * as Socket from "effect/socket/Socket"
 import * as CodexError from "../schema/CodexError.ts"
@@ -366,3 +367,42 @@ export const inMemory: Effect.Effect<{ readonly transport: Service; readonly ser
     return { transport, server }
   }
 )
+
+/**
+ * {@link stdio} as a layer: the process lives as long as the layer.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerStdio = (
+  options: StdioOptions
+): Layer.Layer<Transport, CodexError.CodexError, ChildProcessSpawner.ChildProcessSpawner> =>
+  Layer.effect(Transport, stdio(options))
+
+/**
+ * {@link webSocket} as a layer, with Node's WebSocket.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerWebSocket = (options: WebSocketOptions): Layer.Layer<Transport, CodexError.CodexError> =>
+  Layer.effect(Transport, webSocket(options)).pipe(Layer.provide(NodeSocket.layerWebSocketConstructor))
+
+/**
+ * An {@link inMemory} transport whose server side is played by `serve`,
+ * forked for the life of the layer.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerInMemory = <R>(
+  serve: (server: InMemoryServer) => Effect.Effect<void, never, R>
+): Layer.Layer<Transport, never, Exclude<R, Scope.Scope>> =>
+  Layer.effect(
+    Transport,
+    Effect.gen(function*() {
+      const { server, transport } = yield* inMemory
+      yield* Effect.forkScoped(serve(server))
+      return transport
+    })
+  )
