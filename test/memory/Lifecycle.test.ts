@@ -2,14 +2,11 @@ import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import * as CodexTest from "../../src/layers/testing/CodexTest.ts"
-import * as LocalModel from "../../src/layers/testing/LocalModel.ts"
 import { AppServerClient } from "../../src/services/AppServerClient.ts"
 import * as Approvals from "../../src/services/Approvals.ts"
 import * as Codex from "../../src/services/Codex.ts"
 import type * as CodexError from "../../src/schema/CodexError.ts"
 import { reasonOf } from "../support/Errors.ts"
-import { awaitNoPidsWithEnv, pidsWithEnv } from "../support/Home.ts"
-import * as Real from "../support/Real.ts"
 
 // A turn that never ends on its own: TestClock does not move unless told to.
 const hanging = CodexTest.slow(CodexTest.reply("never"), { delay: "1 hour" })
@@ -116,39 +113,3 @@ describe("Lifecycle (in-memory): when the connection ends, nothing waits", () =>
     }))
 })
 
-describe("Lifecycle (real binary): closing the layer's Scope mid-turn", () => {
-  it.live("run, turn.result and turn.events fail with Closed at once and codex exits", () =>
-    Effect.gen(function*() {
-      const scope = yield* Scope.make()
-      const context = yield* Layer.buildWithScope(
-        Real.layer([LocalModel.hang(LocalModel.text("thinking")), LocalModel.hang()], Real.fast),
-        scope
-      )
-      const codex = Context.get(context, Codex.Codex)
-      const model = Context.get(context, LocalModel.LocalModel)
-      const home = model.codexHome
-      const first = yield* codex.startThread()
-      const second = yield* codex.startThread()
-      const run = yield* Effect.forkChild(first.run("one"))
-      yield* LocalModel.awaitRequest(0).pipe(Effect.provideService(LocalModel.LocalModel, model))
-      const turnScope = yield* Scope.make()
-      const turn = yield* second.turn("two").pipe(Scope.provide(turnScope))
-      const events = yield* Effect.forkChild(Stream.runCollect(turn.events))
-      const result = yield* Effect.forkChild(turn.result)
-      yield* LocalModel.awaitRequest(1).pipe(Effect.provideService(LocalModel.LocalModel, model))
-      assert.strictEqual(pidsWithEnv("CODEX_HOME", home).length, 1)
-
-      const started = performance.now()
-      const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
-      const exits = yield* Effect.forEach(
-        [run, events, result] as ReadonlyArray<Fiber.Fiber<unknown, CodexError.CodexError>>,
-        Fiber.await
-      )
-      const failedAfter = performance.now() - started
-      assert.deepStrictEqual(exits.map(tagOf), ["Closed", "Closed", "Closed"])
-      assert.isBelow(failedAfter, 100, `turns failed ${failedAfter.toFixed(1)} ms after the close began`)
-      yield* Fiber.join(closing)
-      assert.deepStrictEqual(yield* awaitNoPidsWithEnv("CODEX_HOME", home, 2000), [])
-      yield* Scope.close(turnScope, Exit.void)
-    }))
-})
