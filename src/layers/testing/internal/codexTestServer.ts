@@ -72,7 +72,9 @@ const unanswered = (method: string): Handler => () =>
 const handlerOf = (state: State, method: string): Handler => {
   if (method === "initialize") return initialize
   if (!state.initialized) return () => invalid("Not initialized")
-  const option = state.options.methods?.[method]
+  const methods = state.options.methods
+  // own keys only: a request for `toString` must not find the object method
+  const option = methods !== undefined && Object.hasOwn(methods, method) ? methods[method] : undefined
   if (option !== undefined) return custom(option)
   return Object.hasOwn(handlers, method) ? handlers[method as keyof Handlers]! : unanswered(method)
 }
