@@ -166,7 +166,7 @@ export const make = (session: Session, info: Protocol.Thread): Thread => {
       session.client.request("thread/read", { ...options, threadId }).pipe(Effect.withSpan("Thread.read")),
     setName: (name) =>
       session.client.request("thread/name/set", { threadId, name }).pipe(Effect.asVoid, Effect.withSpan("Thread.setName")),
-    // Fix: `thread/compact/start` answers `{}` at once and then runs the
+    // `thread/compact/start` answers `{}` at once and then runs the
     // compaction as a turn of its own; a `turn/start` sent meanwhile fails
     // ("ActiveTurnNotSteerable { turn_kind: Compact }"). So `compact` waits for
     // that turn to end (it fails with TurnFailed if the compaction fails, and

@@ -121,16 +121,12 @@ const awaitStarted = (state: TurnState): Effect.Effect<void> =>
  * most `timeout`. Fails only with the connection's error, or with codex's
  * RpcError when the turn did not end in time.
  *
- * Fix: codex 0.169 answers `turn/interrupt` with -32600 "no active turn to
- * interrupt" from the `turn/start` response until `turn/started` (observed
- * 10-90 ms later). An interrupt sent right after `thread.turn` (or when the
- * fiber of `thread.run` was interrupted while `turn/start` was in flight)
- * failed with that error or was ignored, and the turn ran on (the
- * interrupted `run` then waited the whole `interruptTimeout`, the turn kept
- * running in codex). So: wait (briefly) for `turn/started`, send, and while
- * codex answers with an RpcError and the turn has not ended, send again every
- * {@link INTERRUPT_RETRY}. This also absorbs the error codex gives when the
- * turn just ended and its `turn/completed` has not reached the router yet.
+ * codex answers `turn/interrupt` with -32600 "no active turn to interrupt"
+ * between the `turn/start` answer and `turn/started` (10-90 ms), and when a
+ * turn has just ended. So the interrupt waits (briefly) for `turn/started`,
+ * and while codex answers with an RpcError and the turn has not ended, it is
+ * sent again every {@link INTERRUPT_RETRY}: an interrupt right after
+ * `thread.turn` still stops the turn.
  */
 const interruptTurn = (
   connection: Connection,

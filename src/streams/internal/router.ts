@@ -17,18 +17,25 @@ import * as TurnEvent from "../TurnEvent.ts"
 /** How many buffered events one pull hands downstream at most. */
 const MAX_CHUNK = 4096
 
+/**
+ * Where a turn is: claimed (its `turn/start` answered) and waiting for
+ * `turn/started`, running, completed (`turn/completed` seen), or failed
+ * because its connection ended first. It only moves forward.
+ */
+export type Phase =
+  | { readonly _tag: "Waiting" }
+  | { readonly _tag: "Running" }
+  | { readonly _tag: "Completed"; readonly at: number }
+  | { readonly _tag: "Failed"; readonly error: CodexError.CodexError }
+
+const WAITING: Phase = { _tag: "Waiting" }
+const RUNNING: Phase = { _tag: "Running" }
+
 /** The events of one turn, appended by the router, read by any number of streams. */
 export class TurnState {
   readonly events: Array<TurnEvent.TurnEvent> = []
   readonly startedAt = performance.now()
-  // Fix: when `TurnCompleted` arrived, so a client-measured duration does not
-  // grow with how late `turn.result` is read.
-  endedAt: number | undefined = undefined
-  // Fix (interrupt): whether `turn/started` arrived; codex rejects
-  // `turn/interrupt` before it ("no active turn to interrupt").
-  started = false
-  done = false
-  failure: CodexError.CodexError | undefined = undefined
+  phase: Phase = WAITING
   private waiters: Array<() => void> = []
 
   readonly threadId: string
@@ -40,24 +47,33 @@ export class TurnState {
   }
 
   push(event: TurnEvent.TurnEvent): void {
-    if (this.done) return
+    if (this.ended) return
     this.events.push(event)
-    if (event._tag === "TurnStarted") this.started = true
-    if (event._tag === "TurnCompleted") {
-      this.done = true
-      this.endedAt = performance.now()
-    }
+    if (event._tag === "TurnStarted") this.phase = RUNNING
+    // the time of the end, so a client-measured duration does not grow with how late `result` is read
+    if (event._tag === "TurnCompleted") this.phase = { _tag: "Completed", at: performance.now() }
     this.wake()
   }
 
   fail(error: CodexError.CodexError): void {
-    if (this.done || this.failure !== undefined) return
-    this.failure = error
+    if (this.ended) return
+    this.phase = { _tag: "Failed", error }
     this.wake()
   }
 
+  /** codex rejects `turn/interrupt` before `turn/started` ("no active turn to interrupt"). */
+  get started(): boolean {
+    return this.phase._tag !== "Waiting"
+  }
+
+  /** Completed or failed: nothing more will happen to it. */
   get ended(): boolean {
-    return this.done || this.failure !== undefined
+    return this.phase._tag === "Completed" || this.phase._tag === "Failed"
+  }
+
+  /** When `turn/completed` arrived (`performance.now()`), if it did. */
+  get endedAt(): number | undefined {
+    return this.phase._tag === "Completed" ? this.phase.at : undefined
   }
 
   private wake(): void {
@@ -79,9 +95,14 @@ export class TurnState {
 
   /** Waits for the end of the turn. */
   readonly awaitEnd: Effect.Effect<void, CodexError.CodexError> = Effect.suspend(() => {
-    if (this.done) return Effect.void
-    if (this.failure !== undefined) return Effect.fail(this.failure)
-    return Effect.flatMap(this.changed, () => this.awaitEnd)
+    switch (this.phase._tag) {
+      case "Completed":
+        return Effect.void
+      case "Failed":
+        return Effect.fail(this.phase.error)
+      default:
+        return Effect.flatMap(this.changed, () => this.awaitEnd)
+    }
   })
 
   /** Every event from the first, then live ones, ending after `TurnCompleted`. */
@@ -95,9 +116,14 @@ export class TurnState {
           index = end
           return Effect.succeed(chunk)
         }
-        if (this.done) return Effect.fail(Cause.Done())
-        if (this.failure !== undefined) return Effect.fail(this.failure)
-        return Effect.flatMap(this.changed, () => pull)
+        switch (this.phase._tag) {
+          case "Completed":
+            return Effect.fail(Cause.Done())
+          case "Failed":
+            return Effect.fail(this.phase.error)
+          default:
+            return Effect.flatMap(this.changed, () => pull)
+        }
       })
     return pull
   }))
@@ -116,17 +142,14 @@ const idsOf = (incoming: Incoming): { readonly threadId: string | undefined; rea
 interface PendingStart {
   count: number
   readonly buffer: Array<{ readonly turnId: string; readonly event: TurnEvent.TurnEvent }>
-  // Fix (compact): callers of `awaitUnclaimed`, told the id of the first turn
-  // codex starts on this thread by itself (thread/compact/start runs one).
+  // Callers of `awaitUnclaimed`, told the id of the first turn codex starts on
+  // this thread by itself (`thread/compact/start` runs one).
   readonly watchers: Array<(outcome: { readonly turnId: string } | { readonly error: CodexError.CodexError }) => void>
-  // Fix (steer race): turns of this thread that ended while the start was in
-  // flight. A `turn/start` sent while a turn is active is answered with the
-  // ACTIVE turn's id (codex steers it); the response is read by the
-  // requesting fiber while the router runs on its own fiber, so the router may
-  // already have delivered that turn's `turn/completed` (and dropped it from
-  // `turns`) when `claim` runs. `claim` used to make an empty new TurnState
-  // then, which never ended (the caller hung). Kept only while a start is
-  // pending, so ended turns are not retained.
+  // Turns of this thread that ended while the start was in flight. A
+  // `turn/start` sent while a turn is active is answered with the active
+  // turn's id (codex steers it), and that turn's `turn/completed` may be
+  // routed before the answer is read: `claim` must then find the ended turn,
+  // not make a new one that never ends. Kept only while a start is pending.
   readonly ended: Array<TurnState>
 }
 
@@ -178,7 +201,7 @@ export class Router {
   private deliver(turn: TurnState, incoming: Incoming): void {
     if (incoming._tag === "ServerRequest") this.requestTurns.set(incoming.id, turn)
     turn.push(TurnEvent.fromIncoming(incoming))
-    if (turn.done) this.release(turn)
+    if (turn.ended) this.release(turn)
   }
 
   private release(turn: TurnState): void {
@@ -225,14 +248,14 @@ export class Router {
       start.buffer.length = 0
       start.buffer.push(...kept)
     }
-    if (!turn.done) this.turns.set(turnId, turn)
+    if (!turn.ended) this.turns.set(turnId, turn)
     else this.release(turn)
     return turn
   }
 
   /**
-   * Fix (compact): the next turn codex starts on `threadId` by itself (the
-   * turn of `thread/compact/start`), claimed with the events buffered for it.
+   * The next turn codex starts on `threadId` by itself (the turn of
+   * `thread/compact/start`), claimed with the events buffered for it.
    * Call between `beginStart` and `endStart`.
    */
   awaitUnclaimed(threadId: string): Effect.Effect<TurnState, CodexError.CodexError> {

@@ -1,0 +1,235 @@
+/**
+ * The router: notifications and server requests to turns, by thread id and turn id, exactly. Fed with
+ * the recorded sessions in test/fixtures/transcripts (goldens) and with the races the live client meets.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Fiber, Stream } from "effect"
+import * as fs from "node:fs"
+import * as CodexError from "../../src/schema/CodexError.ts"
+import * as Incoming from "../../src/schema/Incoming.ts"
+import { Router, type TurnState } from "../../src/streams/internal/router.ts"
+
+const dir = new URL("../fixtures/transcripts/", import.meta.url)
+
+interface Line {
+  readonly dir: string
+  readonly proc?: string
+  readonly msg: { readonly id?: number | string; readonly method?: string; readonly params?: any; readonly result?: any }
+}
+
+const read = (file: string): ReadonlyArray<Line> =>
+  fs.readFileSync(new URL(file, dir), "utf8").split("\n").filter((line) => line.trim() !== "").map((line) =>
+    JSON.parse(line) as Line
+  )
+
+/** The message as the client hands it to the router. */
+const incomingOf = (msg: Line["msg"]): Incoming.Incoming | undefined => {
+  if (msg.method === undefined) return undefined
+  if (msg.id !== undefined) {
+    const decoded = Incoming.decodeServerRequest(msg.id, msg.method, msg.params)
+    return decoded._tag === "Request" ? decoded.request : undefined
+  }
+  return Incoming.decodeNotification(msg.method, msg.params)
+}
+
+const notification = (method: string, params: Record<string, unknown>) => Incoming.decodeNotification(method, params)
+
+const turnStarted = (threadId: string, turnId: string) =>
+  notification("turn/started", { threadId, turn: { id: turnId, items: [], status: "inProgress", error: null } })
+const turnCompleted = (threadId: string, turnId: string, status = "completed") =>
+  notification("turn/completed", { threadId, turn: { id: turnId, items: [], status, error: null } })
+const delta = (threadId: string, turnId: string, text: string) =>
+  notification("item/agentMessage/delta", { threadId, turnId, itemId: "m", delta: text })
+
+/**
+ * Replays one process of a transcript through a router as the client would: `beginStart` when the
+ * client sends `turn/start`, `claim` when its answer arrives, every other server message routed.
+ */
+const replay = (lines: ReadonlyArray<Line>) => {
+  const router = new Router()
+  const starts = new Map<number | string, string>()
+  const turns: Array<TurnState> = []
+  for (const line of lines) {
+    if (line.dir === "c2s" && line.msg.method === "turn/start" && line.msg.id !== undefined) {
+      starts.set(line.msg.id, line.msg.params.threadId)
+      router.beginStart(line.msg.params.threadId)
+    } else if (line.dir === "s2c") {
+      const threadId = line.msg.id === undefined ? undefined : starts.get(line.msg.id)
+      if (threadId !== undefined && line.msg.method === undefined) {
+        starts.delete(line.msg.id!)
+        if (line.msg.result?.turn?.id !== undefined) turns.push(router.claim(threadId, line.msg.result.turn.id))
+        router.endStart(threadId)
+        continue
+      }
+      const incoming = incomingOf(line.msg)
+      if (incoming !== undefined) router.route(incoming)
+    }
+  }
+  return { router, turns }
+}
+
+const transcripts = fs.readdirSync(dir).filter((file) => file.endsWith(".jsonl")).sort()
+
+describe("Router: recorded sessions (goldens)", () => {
+  it("every turn started in a transcript ends with TurnCompleted and holds only its own events", () => {
+    let checked = 0
+    for (const file of transcripts) {
+      const lines = read(file)
+      const procs = [...new Set(lines.map((line) => line.proc))]
+      for (const proc of procs) {
+        const { turns } = replay(lines.filter((line) => line.proc === proc))
+        for (const turn of turns) {
+          const where = `${file} ${proc ?? ""} turn ${turn.turnId}`
+          assert.strictEqual(turn.phase._tag, "Completed", where)
+          assert.strictEqual(turn.events.at(-1)?._tag, "TurnCompleted", where)
+          for (const event of turn.events) {
+            const ids = event as { readonly turnId?: string; readonly turn?: { readonly id: string } }
+            const turnId = ids.turnId ?? ids.turn?.id
+            if (turnId !== undefined) assert.strictEqual(turnId, turn.turnId, `${where}: ${event._tag}`)
+          }
+          checked++
+        }
+      }
+    }
+    assert.isAbove(checked, 25)
+  })
+
+  it("i-concurrent-threads: two threads' turns interleave on the wire and are told apart", () => {
+    const { turns } = replay(read("i-concurrent-threads.jsonl"))
+    assert.isAtLeast(turns.length, 2)
+    assert.strictEqual(new Set(turns.map((turn) => turn.threadId)).size, turns.length)
+    for (const turn of turns) assert.include(turn.events.map((event) => event._tag), "AgentMessageDelta")
+  })
+
+  it("b-exec-approval: the approval request and its serverRequest/resolved reach the turn", () => {
+    const { turns } = replay(read("b-exec-approval.jsonl"))
+    const tags = turns[0]!.events.map((event) => event._tag)
+    const requested = tags.indexOf("ApprovalRequested")
+    assert.isAtLeast(requested, 0)
+    const resolved = turns[0]!.events.findIndex((event) => event._tag === "Other" && event.method === "serverRequest/resolved")
+    assert.isAbove(resolved, requested)
+  })
+})
+
+describe("Router: the races of a live connection", () => {
+  it("an instant model: events that arrive before the turn/start answer are handed to the turn", () => {
+    const router = new Router()
+    router.beginStart("t")
+    router.route(turnStarted("t", "u"))
+    router.route(delta("t", "u", "hi"))
+    router.route(turnCompleted("t", "u"))
+    const turn = router.claim("t", "u")
+    router.endStart("t")
+    assert.deepStrictEqual(turn.events.map((event) => event._tag), ["TurnStarted", "AgentMessageDelta", "TurnCompleted"])
+    assert.strictEqual(turn.phase._tag, "Completed")
+    assert.isUndefined(router.active("u"))
+  })
+
+  it("steer race: a turn/start answered with the active turn's id after it completed finds that turn", () => {
+    const router = new Router()
+    router.beginStart("t")
+    const first = router.claim("t", "u")
+    router.endStart("t")
+    router.route(turnStarted("t", "u"))
+    // a second turn/start goes out while u runs; codex steers u and answers with u's id,
+    // but u's turn/completed is routed before the answer is read
+    router.beginStart("t")
+    router.route(turnCompleted("t", "u"))
+    const second = router.claim("t", "u")
+    router.endStart("t")
+    assert.strictEqual(second, first)
+    assert.strictEqual(second.phase._tag, "Completed")
+  })
+
+  it("events of a thread with no start pending and no such turn are dropped, not misrouted", () => {
+    const router = new Router()
+    router.beginStart("t")
+    const turn = router.claim("t", "u")
+    router.endStart("t")
+    router.route(delta("t", "other-turn", "not mine"))
+    router.route(delta("other-thread", "u", "same turn id, another thread"))
+    router.route(delta("t", "u", "mine"))
+    assert.deepStrictEqual(turn.events.map((event) => (event as { delta?: string }).delta), ["mine"])
+  })
+
+  it("serverRequest/resolved for a request still in a start buffer follows it to the turn", () => {
+    const router = new Router()
+    router.beginStart("t")
+    const recorded = read("b-exec-approval.jsonl").find((line) => line.msg.method === "item/commandExecution/requestApproval")!
+    const request = Incoming.decodeServerRequest(7, "item/commandExecution/requestApproval", {
+      ...recorded.msg.params,
+      threadId: "t",
+      turnId: "u"
+    })
+    assert.strictEqual(request._tag, "Request")
+    if (request._tag === "Request") router.route(request.request)
+    router.route(notification("serverRequest/resolved", { threadId: "t", requestId: 7 }))
+    const turn = router.claim("t", "u")
+    router.endStart("t")
+    assert.deepStrictEqual(
+      turn.events.map((event) => event._tag === "Other" ? event.method : event._tag),
+      ["ApprovalRequested", "serverRequest/resolved"]
+    )
+  })
+
+  it("a turn/completed whose params a newer codex changed still completes the turn", () => {
+    const router = new Router()
+    router.beginStart("t")
+    const turn = router.claim("t", "u")
+    router.endStart("t")
+    router.route(Incoming.decodeNotification("turn/completed", {
+      threadId: "t",
+      turn: { id: "u", status: "completed", items: "a new shape", error: null }
+    }))
+    assert.strictEqual(turn.phase._tag, "Completed")
+  })
+
+  it.effect("failAll: open turns fail with the reason, their streams end with it, later claims fail at once", () =>
+    Effect.gen(function*() {
+      const router = new Router()
+      router.beginStart("t")
+      const turn = router.claim("t", "u")
+      router.endStart("t")
+      router.route(delta("t", "u", "partial"))
+      const events = yield* Effect.forkChild(Stream.runCollect(turn.stream))
+      const error = CodexError.make(new CodexError.ProcessExited({ exitCode: undefined, signal: "SIGKILL", stderrTail: [] }))
+      router.failAll(error)
+      const exit = yield* Fiber.await(events)
+      assert.isTrue(Exit.isFailure(exit))
+      assert.strictEqual(turn.phase._tag, "Failed")
+      const endExit = yield* Effect.exit(turn.awaitEnd)
+      assert.isTrue(Exit.isFailure(endExit))
+      const late = router.claim("t", "v")
+      assert.strictEqual(late.phase._tag, "Failed")
+    }))
+
+  it.effect("every run of a turn's stream sees the whole turn from its first event", () =>
+    Effect.gen(function*() {
+      const router = new Router()
+      router.beginStart("t")
+      const turn = router.claim("t", "u")
+      router.endStart("t")
+      router.route(turnStarted("t", "u"))
+      router.route(delta("t", "u", "a"))
+      const live = yield* Effect.forkChild(Stream.runCollect(turn.stream))
+      router.route(delta("t", "u", "b"))
+      router.route(turnCompleted("t", "u"))
+      const first = yield* Fiber.join(live)
+      const again = yield* Stream.runCollect(turn.stream)
+      assert.deepStrictEqual(Array.from(first).map((event) => event._tag), Array.from(again).map((event) => event._tag))
+      assert.strictEqual(Array.from(again).length, 4)
+    }))
+
+  it.effect("awaitUnclaimed: the turn codex starts by itself (compaction) is claimed with its buffered events", () =>
+    Effect.gen(function*() {
+      const router = new Router()
+      router.beginStart("t")
+      const waiting = yield* Effect.forkChild(router.awaitUnclaimed("t"))
+      router.route(turnStarted("t", "c"))
+      const turn = yield* Fiber.join(waiting)
+      router.endStart("t")
+      assert.strictEqual(turn.turnId, "c")
+      assert.deepStrictEqual(turn.events.map((event) => event._tag), ["TurnStarted"])
+      assert.isTrue(turn.started)
+    }))
+})
