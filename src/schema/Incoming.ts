@@ -84,6 +84,10 @@ export type ServerRequestAnswer =
 // Newer codex versions add fields: they are ignored, not errors.
 const parseOptions = { onExcessProperty: "ignore" } as const
 
+/** A map's own entry: a method named `toString` must not find `Object.prototype.toString`. */
+const own = <A>(map: Readonly<Record<string, A>>, key: string): A | undefined =>
+  Object.hasOwn(map, key) ? map[key] : undefined
+
 type Decoder = (input: unknown, options: typeof parseOptions) => Exit.Exit<unknown, Schema.SchemaError>
 
 const decoders = new Map<Schema.Top, Decoder>()
@@ -102,7 +106,7 @@ const decoderOf = (schema: Schema.Top): Decoder => {
  * @category guards
  * @since 0.1.0
  */
-export const isKnownNotification = (method: string): boolean => method in ServerNotificationParams
+export const isKnownNotification = (method: string): boolean => Object.hasOwn(ServerNotificationParams, method)
 
 /**
  * Decodes a notification: `Notification` when the pinned schema accepts its
@@ -112,7 +116,7 @@ export const isKnownNotification = (method: string): boolean => method in Server
  * @since 0.1.0
  */
 export const decodeNotification = (method: string, params: unknown): Notification | UnknownNotification => {
-  const schema = (ServerNotificationParams as Record<string, Schema.Top | undefined>)[method]
+  const schema = own(ServerNotificationParams as Record<string, Schema.Top>, method)
   if (schema === undefined) return { _tag: "UnknownNotification", method, params }
   const exit = decoderOf(schema)(params, parseOptions)
   return Exit.isSuccess(exit)
@@ -139,7 +143,7 @@ export type DecodedRequest =
  * @since 0.1.0
  */
 export const decodeServerRequest = (id: JsonRpc.RequestId, method: string, params: unknown): DecodedRequest => {
-  const schema = (ServerRequestParams as Record<string, Schema.Top | undefined>)[method]
+  const schema = own(ServerRequestParams as Record<string, Schema.Top>, method)
   if (schema === undefined) {
     return {
       _tag: "Refused",
@@ -172,7 +176,7 @@ export const encodeAnswer = (
   answer: ServerRequestAnswer
 ): { readonly line: string; readonly issue?: string | undefined } => {
   if (answer._tag === "Error") return { line: JsonRpc.encodeError(id, answer.error) }
-  const schema = (ServerRequestResponses as Record<string, Schema.Top | undefined>)[method]
+  const schema = own(ServerRequestResponses as Record<string, Schema.Top>, method)
   if (schema === undefined) return { line: JsonRpc.encodeResponse(id, answer.result) }
   const exit = Schema.encodeUnknownExit(schema as Schema.Codec<unknown, unknown>)(answer.result)
   if (Exit.isSuccess(exit)) return { line: JsonRpc.encodeResponse(id, exit.value) }

@@ -232,8 +232,13 @@ const codecs = new Map<string, MethodCodec>()
 const codecOf = (method: string): MethodCodec => {
   let codec = codecs.get(method)
   if (codec === undefined) {
-    const params = (ClientRequestParams as Record<string, Schema.Top | undefined>)[method]
-    const response = (ClientRequestResponses as Record<string, Schema.Top | undefined>)[method]
+    // own entries only: a method named `toString` is unknown, not Object.prototype.toString
+    const params = Object.hasOwn(ClientRequestParams, method)
+      ? (ClientRequestParams as Record<string, Schema.Top>)[method]
+      : undefined
+    const response = Object.hasOwn(ClientRequestResponses, method)
+      ? (ClientRequestResponses as Record<string, Schema.Top>)[method]
+      : undefined
     const encode = params === undefined ? undefined : Schema.encodeUnknownExit(params as Schema.Codec<unknown, unknown>)
     const decode = response === undefined ? undefined : Schema.decodeUnknownExit(response as Schema.Decoder<unknown>)
     codec = {

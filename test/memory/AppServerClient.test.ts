@@ -64,6 +64,36 @@ describe("AppServerClient (in-memory server)", () => {
       assert.deepStrictEqual(result, { ok: true })
     }))
 
+  it.effect("method names that are Object.prototype keys are unknown methods, not crashes", () =>
+    Effect.gen(function*() {
+      const answers: Array<Fake.Received> = []
+      const layer = Fake.layer((message, server) =>
+        message.method === "valueOf"
+          ? Fake.send(server, { id: message.id, result: "answered" })
+          : message.method === "probe"
+          ? Effect.gen(function*() {
+            yield* Fake.send(server, { method: "toString", params: {} })
+            yield* Fake.send(server, { method: "hasOwnProperty", id: 41, params: {} })
+            yield* Fake.send(server, { method: "constructor", id: 42, params: {} })
+            yield* Fake.send(server, { id: message.id, result: { ok: true } })
+          })
+          : Effect.sync(() => void answers.push(message))
+      )
+      const result = yield* Effect.gen(function*() {
+        const client = yield* AppServerClient
+        const events = yield* client.subscribe
+        const result = yield* client.requestRaw("probe", {})
+        const first = yield* Stream.runHead(events)
+        assert.deepStrictEqual(Option.getOrThrow(first), { _tag: "UnknownNotification", method: "toString", params: {} })
+        // a client request by such a name goes out (and is answered) like any other
+        assert.strictEqual(yield* client.requestRaw("valueOf", {}), "answered")
+        return result
+      }).pipe(Effect.provide(layer))
+      assert.deepStrictEqual(result, { ok: true })
+      const refused = answers.filter((answer) => answer.id === 41 || answer.id === 42)
+      assert.deepStrictEqual(refused.map((answer) => answer.error?.code), [-32601, -32601])
+    }))
+
   it.effect("a JSON-RPC error becomes RpcError with the method", () =>
     Effect.gen(function*() {
       const layer = Fake.layer((message, server) =>
