@@ -95,6 +95,20 @@ export type ServerRequest = {
 }[ServerRequestMethod]
 
 /**
+ * A request the server sent whose method the pinned protocol does not know (a
+ * method of an older or newer codex), with raw params.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface UnknownServerRequest {
+  readonly _tag: "UnknownServerRequest"
+  readonly id: JsonRpc.RequestId
+  readonly method: string
+  readonly params: unknown
+}
+
+/**
  * What subscribers of the client receive.
  *
  * @category models
@@ -121,6 +135,17 @@ export type ServerRequestAnswer =
  * @since 0.1.0
  */
 export type ServerRequestHandler = (request: ServerRequest) => Effect.Effect<Option.Option<ServerRequestAnswer>>
+
+/**
+ * Answers server requests the pinned protocol does not know, by method name.
+ * Returns `Option.none()` for requests it does not handle.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type UnknownServerRequestHandler = (
+  request: UnknownServerRequest
+) => Effect.Effect<Option.Option<ServerRequestAnswer>>
 
 /**
  * Per-request options.
@@ -170,6 +195,13 @@ export interface Service {
    * most recently registered handler is asked first.
    */
   readonly handleServerRequests: (handler: ServerRequestHandler) => Effect.Effect<void, never, Scope.Scope>
+  /**
+   * Registers a handler, for the life of the Scope, for server requests whose
+   * method the pinned protocol does not know (so a request that an older codex
+   * still sends can be answered by name); its result is sent as is, there is
+   * no schema to encode it with. Unanswered, such a request gets MethodNotFound.
+   */
+  readonly handleUnknownServerRequests: (handler: UnknownServerRequestHandler) => Effect.Effect<void, never, Scope.Scope>
   /** Succeeds with the error that ended the connection, once it has ended. */
   readonly awaitClosed: Effect.Effect<CodexError.CodexError>
 }
@@ -298,6 +330,7 @@ export const make = Effect.fnUntraced(function*(
 
   const hub = yield* PubSub.unbounded<Incoming | Terminal>()
   const handlers: Array<ServerRequestHandler> = []
+  const unknownHandlers: Array<UnknownServerRequestHandler> = []
   const undecoded = new Set<string>()
   const closed = yield* Deferred.make<CodexError.CodexError>()
   let failure: CodexError.CodexError | undefined
@@ -341,16 +374,17 @@ export const make = Effect.fnUntraced(function*(
     )
   }
 
-  const dispatch = (request: ServerRequest) =>
+  const dispatch = <R extends ServerRequest | UnknownServerRequest>(
+    list: ReadonlyArray<(request: R) => Effect.Effect<Option.Option<ServerRequestAnswer>>>,
+    request: R,
+    unanswered: string
+  ) =>
     Effect.gen(function*() {
-      for (let i = handlers.length - 1; i >= 0; i--) {
-        const reply = yield* handlers[i]!(request)
+      for (let i = list.length - 1; i >= 0; i--) {
+        const reply = yield* list[i]!(request)
         if (Option.isSome(reply)) return yield* answer(request.id, request.method, reply.value)
       }
-      yield* send(JsonRpc.encodeError(request.id, {
-        code: JsonRpc.ErrorCode.MethodNotFound,
-        message: `effect-codex has no handler for ${request.method}`
-      }))
+      yield* send(JsonRpc.encodeError(request.id, { code: JsonRpc.ErrorCode.MethodNotFound, message: unanswered }))
     }).pipe(
       // A handler that dies must still answer, or the turn waiting on it hangs.
       Effect.catchCause((cause) =>
@@ -415,10 +449,17 @@ export const make = Effect.fnUntraced(function*(
       case "Request": {
         const schema = (ServerRequestParams as Record<string, Schema.Top | undefined>)[message.method]
         if (schema === undefined) {
-          return send(JsonRpc.encodeError(message.id, {
-            code: JsonRpc.ErrorCode.MethodNotFound,
-            message: `effect-codex does not know the server request ${message.method}`
-          })).pipe(Effect.ignore)
+          const request: UnknownServerRequest = {
+            _tag: "UnknownServerRequest",
+            id: message.id,
+            method: message.method,
+            params: message.params
+          }
+          const unanswered = `effect-codex does not know the server request ${message.method}`
+          return unknownHandlers.length === 0
+            ? send(JsonRpc.encodeError(message.id, { code: JsonRpc.ErrorCode.MethodNotFound, message: unanswered }))
+              .pipe(Effect.ignore)
+            : Effect.asVoid(Effect.forkIn(dispatch(unknownHandlers, request, unanswered), scope))
         }
         const exit = Schema.decodeUnknownExit(schema as Schema.Decoder<unknown>)(message.params, parseOptions)
         if (Exit.isFailure(exit)) {
@@ -434,7 +475,9 @@ export const make = Effect.fnUntraced(function*(
           ServerRequest
         // Published first so turn streams show the request before any answer.
         PubSub.publishUnsafe(hub, request)
-        return Effect.asVoid(Effect.forkIn(dispatch(request), scope))
+        return Effect.asVoid(
+          Effect.forkIn(dispatch(handlers, request, `effect-codex has no handler for ${request.method}`), scope)
+        )
       }
       case "Invalid":
         return Effect.logWarning(`codex: dropped a message (${message.reason})`, JsonRpc.preview(line))
@@ -571,6 +614,16 @@ export const make = Effect.fnUntraced(function*(
   })
   yield* send(JsonRpc.encodeNotification("initialized"))
 
+  const register = <H>(list: Array<H>, handler: H) =>
+    Effect.acquireRelease(
+      Effect.sync(() => list.push(handler)),
+      () =>
+        Effect.sync(() => {
+          const index = list.lastIndexOf(handler)
+          if (index >= 0) list.splice(index, 1)
+        })
+    ).pipe(Effect.asVoid)
+
   return AppServerClient.of({
     metadata,
     experimentalApi,
@@ -579,15 +632,8 @@ export const make = Effect.fnUntraced(function*(
     notify: (method, params) => send(JsonRpc.encodeNotification(method, params)),
     subscribe,
     incoming: Stream.unwrap(subscribe),
-    handleServerRequests: (handler) =>
-      Effect.acquireRelease(
-        Effect.sync(() => handlers.push(handler)),
-        () =>
-          Effect.sync(() => {
-            const index = handlers.lastIndexOf(handler)
-            if (index >= 0) handlers.splice(index, 1)
-          })
-      ),
+    handleServerRequests: (handler) => register(handlers, handler),
+    handleUnknownServerRequests: (handler) => register(unknownHandlers, handler),
     awaitClosed: Deferred.await(closed)
   })
 })
