@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Redacted, Schema, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import * as CodexTest from "../src/layers/CodexTest.ts"
+import { CLI_VERSION } from "../src/layers/internal/codexTestPayloads.ts"
 import { ServerNotificationParams } from "../src/schema/generated/Methods.gen.ts"
 import type * as Protocol from "../src/schema/generated/Protocol.gen.ts"
 import * as Input from "../src/schema/Input.ts"
@@ -64,7 +65,8 @@ describe("CodexTest.layer", () => {
       assert.strictEqual(result.finalResponse, "hi")
       assert.strictEqual(thread.info.model, "gpt-5.4")
       const metadata = yield* Codex.metadata
-      assert.match(metadata.userAgent, /^effect_codex\/0\.169\.0/)
+      // CodexTest claims the codex version whose shapes it copies
+      assert.match(metadata.userAgent, new RegExp(`^effect_codex/${CLI_VERSION.replace(/\./g, "\\.")} \\(CodexTest`))
     }).pipe(Effect.provide(Codex.layer), Effect.provide(CodexTest.layer([CodexTest.reply("hi")]))))
 
   it.effect("streams deltas through turn.events; every run of events sees the whole turn", () =>

@@ -14,6 +14,7 @@ import * as Approvals from "../src/services/Approvals.ts"
 import * as Codex from "../src/services/Codex.ts"
 import * as CodexTool from "../src/services/CodexTool.ts"
 import * as TurnEvent from "../src/streams/TurnEvent.ts"
+import * as CodexBinary from "./support/CodexBinary.ts"
 import { itemOf, reasonOf } from "./support/Errors.ts"
 
 const transcript = (name: string) =>
@@ -274,6 +275,7 @@ describe("recording", () => {
       const model = yield* LocalModel.LocalModel
       const real = CodexTest.layerRecording(path, {
         ...model.appServerOptions,
+        codexPath: CodexBinary.codexPath,
         replace: { [model.codexHome]: "<tmp>/home" },
         note: "hello against LocalModel"
       })

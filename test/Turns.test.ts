@@ -11,11 +11,11 @@ import { Effect, Exit, Fiber, Layer, Schema, Stream } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
-import * as AppServer from "../src/layers/AppServer.ts"
 import * as LocalModel from "../src/layers/LocalModel.ts"
 import * as Codex from "../src/services/Codex.ts"
 import type * as Thread from "../src/services/Thread.ts"
 import type * as TurnEvent from "../src/streams/TurnEvent.ts"
+import * as CodexBinary from "./support/CodexBinary.ts"
 import { exitReason } from "./support/Errors.ts"
 import * as Real from "./support/Real.ts"
 
@@ -111,7 +111,7 @@ const reorderedLayer = (script: ReadonlyArray<LocalModel.Step>, log: { path: str
     NodeFs.writeFileSync(proxy, PROXY)
     log.path = NodePath.join(dir, "log")
     NodeFs.writeFileSync(log.path, "")
-    const binary = AppServer.resolveCodexBinary()
+    const binary = CodexBinary.binary
     const codexPath = NodePath.join(dir, "codex")
     NodeFs.writeFileSync(
       codexPath,
