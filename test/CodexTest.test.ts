@@ -489,7 +489,7 @@ describe("CodexTest.layer", () => {
       const thread = yield* Codex.startThread()
       const turn = yield* thread.turn("first")
       yield* TestClock.adjust("1 second")
-      yield* turn.steer("steer text")
+      assert.deepStrictEqual(yield* turn.steer("steer text"), { turnId: turn.id })
       const client = yield* AppServerClient
       const busy = yield* client.request("turn/start", { threadId: thread.id, input: [Input.text("more")] })
       assert.strictEqual(busy.turn.id, turn.id)

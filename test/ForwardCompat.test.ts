@@ -119,6 +119,15 @@ describe("Forward compatibility: a newer codex never breaks a turn", () => {
       )
       assert.strictEqual(ok.status, "completed")
       assert.strictEqual(ok.durationMs, 7)
+      // result.turn is what codex sent, undecoded
+      assert.deepStrictEqual(ok.turn as unknown, {
+        id: ok.turnId,
+        status: "completed",
+        items: [{ type: "hologram", id: "x" }],
+        error: null,
+        durationMs: 7,
+        itemsView: 3
+      })
       assert.strictEqual(failed._tag, "TurnFailed")
       assert.strictEqual(failed.message, "bio policy")
     }))

@@ -282,7 +282,8 @@ describe("Turns (real binary + LocalModel)", () => {
       const thread = yield* Codex.startThread()
       const turn = yield* thread.turn("Count to ten slowly")
       yield* LocalModel.awaitRequest(0)
-      yield* turn.steer("Stop at three")
+      // codex answers with the id of the turn that took the input
+      assert.deepStrictEqual(yield* turn.steer("Stop at three"), { turnId: turn.id })
       const request = yield* LocalModel.awaitRequest(1)
       Real.assertInOrder(LocalModel.messages(request), ["user: Count to ten slowly", "user: Stop at three"])
       const result = yield* turn.result

@@ -48,6 +48,7 @@ import type * as Arr from "effect/Array"
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 import * as JsonRpc from "../schema/JsonRpc.ts"
 import * as Transport from "../layers/Transport.ts"
+import { version } from "../version.ts"
 import * as CodexError from "./CodexError.ts"
 import { InFlight } from "./internal/inflight.ts"
 import * as Checks from "./internal/options.ts"
@@ -263,7 +264,7 @@ export const defaultOverloadRetry: Schedule.Schedule<Duration.Duration> = Schedu
 )
 
 /** The version reported in `clientInfo` unless overridden. */
-const CLIENT_VERSION = "0.1.0"
+const CLIENT_VERSION = version
 
 type Terminal = { readonly _tag: "Terminal"; readonly error: CodexError.CodexError }
 

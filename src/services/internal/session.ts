@@ -104,7 +104,7 @@ const makeTurn = (session: Session, state: TurnState, interruptTimeout: Duration
         threadId: state.threadId,
         expectedTurnId: state.turnId,
         input: [...Input.toItems(input)]
-      }).pipe(Effect.asVoid, Effect.withSpan("Turn.steer")),
+      }).pipe(Effect.withSpan("Turn.steer")),
     interrupt: interruptTurn(session, state, interruptTimeout).pipe(
       Effect.withSpan("Turn.interrupt")
     )
