@@ -15,8 +15,13 @@
  *      -> check that no `oneOf` union has overlapping members -> move descriptions into JSDoc
  *   5. toCodeDocument -> assemble the modules (definitions in dependency order, names sorted for stability)
  *
- *   node scripts/generate-schema.ts           write the files
- *   node scripts/generate-schema.ts --check   regenerate in memory, exit 1 if the files on disk differ
+ *   node scripts/generate-schema.ts                write the files
+ *   node scripts/generate-schema.ts --check        regenerate in memory, exit 1 if the files on disk differ
+ *   node scripts/generate-schema.ts --codex PATH   use another codex binary (also: the `CODEX_PATH` environment
+ *                                                  variable; default: the native binary of the pinned package)
+ *
+ * A client or server request whose response the bundle does not define (and no `RESPONSE_OVERRIDES` entry names)
+ * is typed `unknown` and listed in the output: its result is passed through undecoded.
  */
 import { JsonSchema, type Schema, SchemaRepresentation } from "effect"
 import { execFileSync } from "node:child_process"
@@ -36,7 +41,8 @@ const OPEN_LITERALS_IMPORT = `import { OpenLiterals } from "../internal/OpenLite
 
 /**
  * Client request methods (`ClientRequest`) whose response type does not follow `XxxParams -> XxxResponse`
- * (or that have no params type at all). The script fails if a method resolves to nothing.
+ * (or that have no params type at all). A method that resolves to nothing is typed `unknown` and reported;
+ * a stale or conflicting override fails the script.
  */
 const RESPONSE_OVERRIDES: Readonly<Record<string, string>> = {
   "account/gatewayOAuth/cancel": "GatewayOAuthCancelResponse",
@@ -67,8 +73,19 @@ const ANY_OF_DEFINITIONS: ReadonlySet<string> = new Set<string>([])
 // codex binary
 // ---------------------------------------------------------------------------------------------------------------
 
-// The same resolution as the SDK (the native binary of the pinned package; the npm wrapper as a fallback).
-const resolveCodexBinary = (): ReadonlyArray<string> => {
+/**
+ * `--codex PATH`, else `CODEX_PATH`, else the same resolution as the SDK (the native binary of the pinned package;
+ * the npm wrapper as a fallback).
+ */
+const resolveCodexBinary = (argv: ReadonlyArray<string>): ReadonlyArray<string> => {
+  const flag = argv.indexOf("--codex")
+  if (flag !== -1) {
+    const value = argv[flag + 1]
+    if (value === undefined || value.startsWith("--")) throw new Error("--codex needs the path of a codex binary")
+    return [value]
+  }
+  const fromEnv = process.env.CODEX_PATH
+  if (fromEnv !== undefined && fromEnv !== "") return [fromEnv]
   const binary = AppServer.resolveCodexBinary()
   return [binary.command, ...binary.prefixArgs]
 }
@@ -608,8 +625,17 @@ interface MethodEntry {
   readonly paramsName: string | undefined
   /** description of the union member */
   readonly description: string | undefined
+  /** the response definition (requests only); `undefined` after `withResponses`: the bundle has none */
   readonly response?: string | undefined
 }
+
+const UNDEFINED_RESPONSE_DOC = "The schema bundle has no response definition for this method: `result` is not decoded."
+
+/** TS type and runtime schema of a request's response */
+const responseOf = (e: MethodEntry): { readonly type: string; readonly schema: string } =>
+  e.response === undefined
+    ? { type: "unknown", schema: "Schema.Unknown" }
+    : { type: `P.${e.response}`, schema: `P.${e.response}` }
 
 const refName = (schema: JsonObject): string => {
   const m = /^#\/definitions\/([^/]+)$/.exec(schema.$ref)
@@ -679,20 +705,21 @@ const withResponses = (
   entries: Array<MethodEntry>,
   kind: string,
   overrides: Readonly<Record<string, string>>
-): Array<MethodEntry> => {
+): { readonly entries: Array<MethodEntry>; readonly undefinedResponses: ReadonlyArray<string> } => {
   const problems = Object.keys(overrides).filter((m) => !entries.some((e) => e.method === m)).map((m) =>
     `  ${m}: stale override (no such method)`
   )
+  const undefinedResponses: Array<string> = []
   const out = entries.map((e) => {
     const override = Object.hasOwn(overrides, e.method) ? overrides[e.method] : undefined
     const byName = e.paramsName?.endsWith("Params") ? e.paramsName.replace(/Params$/, "Response") : undefined
     const response = override ?? byName
-    if (response === undefined || !Object.hasOwn(defs, response)) {
-      problems.push(
-        `  ${e.method} (params ${e.paramsName ?? "none"}): ${
-          response === undefined ? "no response name" : `no definition ${response}`
-        }`
-      )
+    if (override !== undefined && !Object.hasOwn(defs, override)) {
+      problems.push(`  ${e.method}: override ${override} is no definition`)
+    } else if (response === undefined || !Object.hasOwn(defs, response)) {
+      // codex ships such methods (e.g. 0.171's `modelProvider/default/set`): the result is not decoded
+      undefinedResponses.push(e.method)
+      return { ...e, response: undefined }
     } else if (override !== undefined && byName !== undefined && Object.hasOwn(defs, byName) && byName !== override) {
       problems.push(`  ${e.method}: override ${override} conflicts with ${byName}`)
     }
@@ -705,7 +732,7 @@ const withResponses = (
       }`
     )
   }
-  return out
+  return { entries: out, undefinedResponses }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -834,8 +861,11 @@ const generateMethods = (
   experimentalBundle: JsonObject,
   experimental: Experimental
 ) => {
-  const clientRequests = withResponses(defs, unionMethods(defs, "ClientRequest"), "ClientRequest", RESPONSE_OVERRIDES)
-  const serverRequests = withResponses(defs, unionMethods(defs, "ServerRequest"), "ServerRequest", {})
+  const client = withResponses(defs, unionMethods(defs, "ClientRequest"), "ClientRequest", RESPONSE_OVERRIDES)
+  const server = withResponses(defs, unionMethods(defs, "ServerRequest"), "ServerRequest", {})
+  const clientRequests = client.entries
+  const serverRequests = server.entries
+  const undefinedResponses = [...client.undefinedResponses, ...server.undefinedResponses]
   const serverNotifications = unionMethods(defs, "ServerNotification")
   const clientNotifications = unionMethods(defs, "ClientNotification")
 
@@ -856,9 +886,10 @@ const generateMethods = (
     ""
   ]
 
-  const memberDoc = (e: MethodEntry, experimental: ReadonlySet<string>): Array<string> => {
+  const memberDoc = (e: MethodEntry, experimental: ReadonlySet<string>, isResponse: boolean): Array<string> => {
     const text = [
       ...(e.description === undefined ? [] : [e.description.trim()]),
+      ...(isResponse && e.response === undefined ? [UNDEFINED_RESPONSE_DOC] : []),
       ...(experimental.has(e.method) ? ["@experimental requires `initialize` with `capabilities.experimentalApi: true`"] : [])
     ].join("\n\n")
     return text === "" ? [] : jsDoc(text, "  ")
@@ -870,10 +901,13 @@ const generateMethods = (
     methodType: string,
     entries: ReadonlyArray<MethodEntry>,
     experimental: ReadonlySet<string>,
-    member: (e: MethodEntry) => { readonly type: string; readonly schema: string }
+    member: (e: MethodEntry) => { readonly type: string; readonly schema: string },
+    isResponse = false
   ) => {
     lines.push(`/** ${doc} */`, `export interface ${typeName} {`)
-    for (const e of entries) lines.push(...memberDoc(e, experimental), `  readonly ${q(e.method)}: ${member(e).type}`)
+    for (const e of entries) {
+      lines.push(...memberDoc(e, experimental, isResponse), `  readonly ${q(e.method)}: ${member(e).type}`)
+    }
     lines.push("}", "")
     lines.push(
       `/** ${doc} (runtime schemas) */`,
@@ -923,7 +957,8 @@ const generateMethods = (
         `${kind}Method`,
         entries,
         experimentalSet,
-        (e) => ({ type: `P.${e.response}`, schema: `P.${e.response}` })
+        responseOf,
+        true
       )
     }
     emitSet(
@@ -946,7 +981,12 @@ const generateMethods = (
   const clashes = exported.filter((n) => Object.hasOwn(defs, n))
   if (clashes.length > 0) throw new Error(`${METHODS_FILE} exports clash with protocol definitions: ${clashes.join(", ")}`)
 
-  return { source: lines.join("\n"), counts, experimentalMethods: experimentalMethods("ClientRequest").length }
+  return {
+    source: lines.join("\n"),
+    counts,
+    experimentalMethods: experimentalMethods("ClientRequest").length,
+    undefinedResponses
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -956,7 +996,7 @@ const generateMethods = (
 const main = () => {
   const check = process.argv.includes("--check")
   const started = performance.now()
-  const binary = resolveCodexBinary()
+  const binary = resolveCodexBinary(process.argv.slice(2))
   const version = codexVersion(binary)
   const experimentalBundle = readBundle(binary, true)
   const stableBundle = readBundle(binary, false)
@@ -967,6 +1007,9 @@ const main = () => {
   const methods = generateMethods(version, defs, stableBundle, experimentalBundle, experimental)
   const files: Record<string, string> = { [PROTOCOL_FILE]: protocol.source, [METHODS_FILE]: methods.source }
   const ms = Math.round(performance.now() - started)
+  if (methods.undefinedResponses.length > 0) {
+    console.log(`methods without a response definition: ${methods.undefinedResponses.join(", ")} (typed as unknown)`)
+  }
 
   if (check) {
     const stale = Object.entries(files).filter(([name, source]) => {

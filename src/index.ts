@@ -7,6 +7,7 @@
  * - {@link Thread} / {@link Turn}: run turns, stream their {@link TurnEvent}s.
  * - {@link Approvals} and {@link CodexTool}: answer codex's requests with Effects.
  * - {@link CodexError}: the one error, with a `reason`.
+ * - {@link Version}: the version of this package.
  *
  * @since 0.1.0
  */
@@ -39,3 +40,5 @@ export * as Turn from "./services/Turn.ts"
 export * as TurnEvent from "./streams/TurnEvent.ts"
 /** @since 0.1.0 */
 export * as TurnResult from "./streams/TurnResult.ts"
+/** @since 0.1.0 */
+export * as Version from "./schema/Version.ts"

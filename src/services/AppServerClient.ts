@@ -42,6 +42,7 @@ import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 import * as Incoming_ from "../schema/Incoming.ts"
 import * as JsonRpc from "../schema/JsonRpc.ts"
 import * as Transport from "./Transport.ts"
+import { version } from "../schema/Version.ts"
 import * as CodexError from "../schema/CodexError.ts"
 import { InFlight } from "./internal/inflight.ts"
 import * as Checks from "./internal/options.ts"
@@ -72,6 +73,20 @@ export type UnknownNotification = Incoming_.UnknownNotification
 export type ServerRequest = Incoming_.ServerRequest
 
 /**
+ * A request the server sent whose method the pinned protocol does not know (a
+ * method of an older or newer codex), with raw params.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface UnknownServerRequest {
+  readonly _tag: "UnknownServerRequest"
+  readonly id: JsonRpc.RequestId
+  readonly method: string
+  readonly params: unknown
+}
+
+/**
  * What subscribers of the client receive.
  *
  * @category models
@@ -96,6 +111,17 @@ export type ServerRequestAnswer = Incoming_.ServerRequestAnswer
  * @since 0.1.0
  */
 export type ServerRequestHandler = (request: ServerRequest) => Effect.Effect<Option.Option<ServerRequestAnswer>>
+
+/**
+ * Answers server requests the pinned protocol does not know, by method name.
+ * Returns `Option.none()` for requests it does not handle.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type UnknownServerRequestHandler = (
+  request: UnknownServerRequest
+) => Effect.Effect<Option.Option<ServerRequestAnswer>>
 
 /**
  * Per-request options.
@@ -145,6 +171,13 @@ export interface Service {
    * most recently registered handler is asked first.
    */
   readonly handleServerRequests: (handler: ServerRequestHandler) => Effect.Effect<void, never, Scope.Scope>
+  /**
+   * Registers a handler, for the life of the Scope, for server requests whose
+   * method the pinned protocol does not know (so a request that an older codex
+   * still sends can be answered by name); its result is sent as is, there is
+   * no schema to encode it with. Unanswered, such a request gets MethodNotFound.
+   */
+  readonly handleUnknownServerRequests: (handler: UnknownServerRequestHandler) => Effect.Effect<void, never, Scope.Scope>
   /** Succeeds with the error that ended the connection, once it has ended. */
   readonly awaitClosed: Effect.Effect<CodexError.CodexError>
 }
@@ -206,7 +239,7 @@ export const defaultOverloadRetry: Schedule.Schedule<Duration.Duration> = Schedu
 )
 
 /** The version reported in `clientInfo` unless overridden. */
-const CLIENT_VERSION = "0.1.0"
+const CLIENT_VERSION = version
 
 type Terminal = { readonly _tag: "Terminal"; readonly error: CodexError.CodexError }
 
@@ -278,6 +311,7 @@ export const make = Effect.fnUntraced(function*(
 
   const hub = yield* PubSub.unbounded<Incoming | Terminal>()
   const handlers: Array<ServerRequestHandler> = []
+  const unknownHandlers: Array<UnknownServerRequestHandler> = []
   const undecoded = new Set<string>()
   const closed = yield* Deferred.make<CodexError.CodexError>()
   let failure: CodexError.CodexError | undefined
@@ -312,16 +346,17 @@ export const make = Effect.fnUntraced(function*(
       )
   }
 
-  const dispatch = (request: ServerRequest) =>
+  const dispatch = <R extends ServerRequest | UnknownServerRequest>(
+    list: ReadonlyArray<(request: R) => Effect.Effect<Option.Option<ServerRequestAnswer>>>,
+    request: R,
+    unanswered: string
+  ) =>
     Effect.gen(function*() {
-      for (let i = handlers.length - 1; i >= 0; i--) {
-        const reply = yield* handlers[i]!(request)
+      for (let i = list.length - 1; i >= 0; i--) {
+        const reply = yield* list[i]!(request)
         if (Option.isSome(reply)) return yield* answer(request.id, request.method, reply.value)
       }
-      yield* send(JsonRpc.encodeError(request.id, {
-        code: JsonRpc.ErrorCode.MethodNotFound,
-        message: `effect-codex has no handler for ${request.method}`
-      }))
+      yield* send(JsonRpc.encodeError(request.id, { code: JsonRpc.ErrorCode.MethodNotFound, message: unanswered }))
     }).pipe(
       // A handler that dies must still answer, or the turn waiting on it hangs.
       Effect.catchCause((cause) =>
@@ -376,6 +411,16 @@ export const make = Effect.fnUntraced(function*(
         return lateAnswer(message.id, line)
       case "Request": {
         const decoded = Incoming_.decodeServerRequest(message.id, message.method, message.params)
+        if (decoded._tag === "Refused" && decoded.reason === "unknown" && unknownHandlers.length > 0) {
+          // a method the pinned protocol lacks (a removed one such as currentTime/read): raw, by name
+          const request: UnknownServerRequest = {
+            _tag: "UnknownServerRequest",
+            id: message.id,
+            method: message.method,
+            params: message.params
+          }
+          return Effect.asVoid(Effect.forkIn(dispatch(unknownHandlers, request, decoded.error.message), scope))
+        }
         if (decoded._tag === "Refused") {
           const reply = send(JsonRpc.encodeError(message.id, decoded.error)).pipe(Effect.ignore)
           return decoded.reason === "unknown" ? reply : Effect.andThen(
@@ -385,7 +430,9 @@ export const make = Effect.fnUntraced(function*(
         }
         // Published first so turn streams show the request before any answer.
         PubSub.publishUnsafe(hub, decoded.request)
-        return Effect.asVoid(Effect.forkIn(dispatch(decoded.request), scope))
+        return Effect.asVoid(
+          Effect.forkIn(dispatch(handlers, decoded.request, `effect-codex has no handler for ${message.method}`), scope)
+        )
       }
       case "Invalid":
         return Effect.logWarning(`codex: dropped a message (${message.reason})`, JsonRpc.preview(line))
@@ -522,6 +569,16 @@ export const make = Effect.fnUntraced(function*(
   })
   yield* send(JsonRpc.encodeNotification("initialized"))
 
+  const register = <H>(list: Array<H>, handler: H) =>
+    Effect.acquireRelease(
+      Effect.sync(() => list.push(handler)),
+      () =>
+        Effect.sync(() => {
+          const index = list.lastIndexOf(handler)
+          if (index >= 0) list.splice(index, 1)
+        })
+    ).pipe(Effect.asVoid)
+
   return AppServerClient.of({
     metadata,
     experimentalApi,
@@ -530,15 +587,8 @@ export const make = Effect.fnUntraced(function*(
     notify: (method, params) => send(JsonRpc.encodeNotification(method, params)),
     subscribe,
     incoming: Stream.unwrap(subscribe),
-    handleServerRequests: (handler) =>
-      Effect.acquireRelease(
-        Effect.sync(() => handlers.push(handler)),
-        () =>
-          Effect.sync(() => {
-            const index = handlers.lastIndexOf(handler)
-            if (index >= 0) handlers.splice(index, 1)
-          })
-      ),
+    handleServerRequests: (handler) => register(handlers, handler),
+    handleUnknownServerRequests: (handler) => register(unknownHandlers, handler),
     awaitClosed: Deferred.await(closed)
   })
 })

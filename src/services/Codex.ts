@@ -176,11 +176,17 @@ export const make = Effect.gen(function*() {
         (result) => Option.some({ _tag: "Result" as const, result })
       )
     }
-    if (request.method === "currentTime/read") {
-      return Effect.succeed(Option.some({ _tag: "Result" as const, result: { currentTimeAt: Date.now() } }))
-    }
     return approvals.handle(request)
   })
+  // codex up to 0.169 asks the client for the time (`currentTime/read`, whole Unix seconds); 0.171 dropped the
+  // method from the protocol, so it is answered by name for the servers that still send it.
+  yield* client.handleUnknownServerRequests((request) =>
+    Effect.succeed(
+      request.method === "currentTime/read"
+        ? Option.some({ _tag: "Result" as const, result: { currentTimeAt: Math.floor(Date.now() / 1000) } })
+        : Option.none()
+    )
+  )
 
   const prepareTools = (list: ReadonlyArray<CodexTool.Any> | undefined) =>
     Effect.gen(function*() {

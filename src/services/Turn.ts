@@ -37,7 +37,8 @@ import * as Checks from "./internal/options.ts"
  * - `result`: waits for the end of the turn. Interrupting the fiber that waits
  *   sends `turn/interrupt` at once and waits (at most `interruptTimeout`) for
  *   the turn to end.
- * - `steer(input)`: adds input to the running turn.
+ * - `steer(input)`: adds input to the running turn; succeeds with codex's
+ *   answer, the id of the turn that took the input (this one).
  * - `interrupt`: asks codex to stop the turn and waits for it to end.
  *
  * @category models
@@ -48,7 +49,7 @@ export interface Turn {
   readonly threadId: string
   readonly events: Stream.Stream<TurnEvent.TurnEvent, CodexError.CodexError>
   readonly result: Effect.Effect<TurnResult.TurnResult, CodexError.CodexError>
-  readonly steer: (input: Input.Input) => Effect.Effect<void, CodexError.CodexError>
+  readonly steer: (input: Input.Input) => Effect.Effect<Protocol.TurnSteerResponse, CodexError.CodexError>
   readonly interrupt: Effect.Effect<void, CodexError.CodexError>
 }
 
@@ -188,7 +189,7 @@ export const make = (connection: Connection, state: TurnState, interruptTimeout:
         threadId: state.threadId,
         expectedTurnId: state.turnId,
         input: [...Input.toItems(input)]
-      }).pipe(Effect.asVoid, Effect.withSpan("Turn.steer")),
+      }).pipe(Effect.withSpan("Turn.steer")),
     interrupt: interruptTurn(connection, state, interruptTimeout).pipe(
       Effect.withSpan("Turn.interrupt")
     )

@@ -19,7 +19,10 @@ const isCodexErrorInfo = Schema.is(Protocol.CodexErrorInfo)
  * - `finalResponse`: the last agent message with phase `final_answer`, else the
  *   last one without a phase;
  * - `usage`: the last `thread/tokenUsage/updated` of the turn;
- * - `durationMs`: the protocol's, else measured by the client.
+ * - `durationMs`: the protocol's, else measured by the client;
+ * - `turn`: the protocol `Turn` of `turn/completed` as codex sent it (status,
+ *   timings, error; its `items` are codex's summary, not `items` above). When
+ *   the pinned schema cannot decode it (a newer codex), it is the raw value.
  *
  * @category models
  * @since 0.1.0
@@ -32,6 +35,7 @@ export interface TurnResult {
   readonly items: ReadonlyArray<Protocol.ThreadItem>
   readonly usage: Protocol.ThreadTokenUsage | undefined
   readonly durationMs: number
+  readonly turn: Protocol.Turn
 }
 
 /**
@@ -130,7 +134,8 @@ export const collect = (
       finalResponse: finalResponseOf(items),
       items,
       usage,
-      durationMs: typeof turn.durationMs === "number" ? turn.durationMs : measuredMs
+      durationMs: typeof turn.durationMs === "number" ? turn.durationMs : measuredMs,
+      turn
     }
   }
 }

@@ -229,6 +229,45 @@ describe("AppServerClient (in-memory server)", () => {
         assert.deepStrictEqual(handled.result, { contentItems: [{ type: "inputText", text: "hi lookup" }], success: true })
       }).pipe(Effect.provide(layer))
     }))
+
+  it.effect("handleUnknownServerRequests answers a method the pinned protocol lacks, by name, raw", () =>
+    Effect.gen(function*() {
+      const replies = yield* Queue.unbounded<Fake.Received>()
+      let server!: Parameters<Parameters<typeof Fake.layer>[0]>[1]
+      const layer = Fake.layer((message, s) => {
+        server = s
+        return message.method === "go" ? Fake.send(s, { id: message.id, result: {} }) : Queue.offer(replies, message).pipe(Effect.asVoid)
+      })
+      yield* Effect.gen(function*() {
+        const client = yield* AppServerClient
+        yield* client.requestRaw("go", {})
+        const seen: Array<string> = []
+        yield* client.handleUnknownServerRequests((request) =>
+          Effect.sync(() => {
+            seen.push(`${request.method} ${JSON.stringify(request.params)}`)
+            return request.method === "old/clock/read"
+              ? Option.some({ _tag: "Result" as const, result: { at: 42, extra: [1] } })
+              : Option.none()
+          })
+        )
+        yield* Fake.send(server, { id: 0, method: "old/clock/read", params: { threadId: "t" } })
+        assert.deepStrictEqual(yield* Queue.take(replies), { id: 0, result: { at: 42, extra: [1] } })
+        // no handler answers: MethodNotFound, as without any handler
+        yield* Fake.send(server, { id: 1, method: "made/up/request", params: {} })
+        const unanswered = yield* Queue.take(replies)
+        assert.strictEqual(unanswered.id, 1)
+        assert.strictEqual(unanswered.error.code, -32601)
+        assert.deepStrictEqual(seen, [`old/clock/read {"threadId":"t"}`, "made/up/request {}"])
+        // a known method never reaches the unknown-method handlers
+        yield* Fake.send(server, {
+          id: 2,
+          method: "item/tool/call",
+          params: { threadId: "t", turnId: "u", callId: "c", namespace: null, tool: "x", arguments: {} }
+        })
+        assert.strictEqual((yield* Queue.take(replies)).error.code, -32601)
+        assert.strictEqual(seen.length, 2)
+      }).pipe(Effect.provide(layer))
+    }))
 })
 
 describe("AppServerClient spans", () => {

@@ -89,6 +89,22 @@ const harness = (approvals?: Layer.Layer<Approvals.Approvals>) =>
     return { ask, send: (value: unknown) => Fake.send(s, value), answers }
   })
 
+describe("Codex.layer answers server requests the pinned protocol lacks (in-memory server)", () => {
+  it.effect("currentTime/read (an older codex; removed from the protocol in 0.171) gets whole Unix seconds", () =>
+    Effect.gen(function*() {
+      const { ask } = yield* harness()
+      const before = Math.floor(Date.now() / 1000)
+      const answer = yield* ask(5, "currentTime/read", { threadId: "thread-1" })
+      const after = Math.floor(Date.now() / 1000)
+      assert.strictEqual(answer.id, 5)
+      assert.isTrue(Number.isInteger(answer.result.currentTimeAt))
+      assert.isAtLeast(answer.result.currentTimeAt, before)
+      assert.isAtMost(answer.result.currentTimeAt, after)
+      const unknown = yield* ask(6, "made/up/request", {})
+      assert.strictEqual(unknown.error.code, -32601)
+    }))
+})
+
 describe("Approvals through Codex.layer (in-memory server)", () => {
   it.effect("legacy execCommandApproval / applyPatchApproval use the same handlers", () =>
     Effect.gen(function*() {

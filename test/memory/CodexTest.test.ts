@@ -10,6 +10,7 @@ import * as Approvals from "../../src/services/Approvals.ts"
 import * as Codex from "../../src/services/Codex.ts"
 import * as CodexTool from "../../src/services/CodexTool.ts"
 import * as TurnEvent from "../../src/streams/TurnEvent.ts"
+import { CLI_VERSION } from "../../src/layers/testing/internal/codexTestPayloads.ts"
 import { itemOf, reasonOf } from "../support/Errors.ts"
 
 /** Runs a program against the scripted server, with `Codex.layer` (and approvals) over it. */
@@ -64,7 +65,8 @@ describe("CodexTest.layer", () => {
       assert.strictEqual(result.finalResponse, "hi")
       assert.strictEqual(thread.info.model, "gpt-5.4")
       const metadata = yield* Codex.metadata
-      assert.match(metadata.userAgent, /^effect_codex\/0\.169\.0/)
+      // CodexTest claims the codex version whose shapes it copies
+      assert.match(metadata.userAgent, new RegExp(`^effect_codex/${CLI_VERSION.replace(/\./g, "\\.")} \\(CodexTest`))
     }).pipe(Effect.provide(Codex.layer), Effect.provide(CodexTest.layer([CodexTest.reply("hi")]))))
 
   it.effect("streams deltas through turn.events; every run of events sees the whole turn", () =>
@@ -487,7 +489,7 @@ describe("CodexTest.layer", () => {
       const thread = yield* Codex.startThread()
       const turn = yield* thread.turn("first")
       yield* TestClock.adjust("1 second")
-      yield* turn.steer("steer text")
+      assert.deepStrictEqual(yield* turn.steer("steer text"), { turnId: turn.id })
       const client = yield* AppServerClient
       const busy = yield* client.request("turn/start", { threadId: thread.id, input: [Input.text("more")] })
       assert.strictEqual(busy.turn.id, turn.id)

@@ -5,8 +5,8 @@ import * as Codex from "../../src/services/Codex.ts"
 import * as TurnEvent from "../../src/streams/TurnEvent.ts"
 import { reasonOf } from "../support/Errors.ts"
 
-// codex 0.171 changed AgentMessageDisplay from {action, blockType} to a oneOf of {mode, version}:
-// with the 0.169 schemas, this agent message does not decode.
+// AgentMessageDisplay is a oneOf of {mode, version: 1, ...} since codex 0.171 (it was {action, blockType}):
+// a `version: 2` display without `trustedContacts`, as a newer codex might send, does not decode.
 const newerAgentMessage = (id: string, text: string) => ({
   type: "agentMessage",
   id,
@@ -119,6 +119,15 @@ describe("Forward compatibility: a newer codex never breaks a turn", () => {
       )
       assert.strictEqual(ok.status, "completed")
       assert.strictEqual(ok.durationMs, 7)
+      // result.turn is what codex sent, undecoded
+      assert.deepStrictEqual(ok.turn as unknown, {
+        id: ok.turnId,
+        status: "completed",
+        items: [{ type: "hologram", id: "x" }],
+        error: null,
+        durationMs: 7,
+        itemsView: 3
+      })
       assert.strictEqual(failed._tag, "TurnFailed")
       assert.strictEqual(failed.message, "bio policy")
     }))

@@ -1,5 +1,6 @@
 /**
- * AppServer layers against the real pinned codex binary (and, for failed
+ * AppServer layers against the real codex binary (`CodexBinary`: the pinned one
+ * unless CODEX_PATH says otherwise; and, for failed
  * starts, against tiny shell scripts standing in for it). Every test gets a
  * fresh CODEX_HOME with plugins disabled, so nothing touches the network, and
  * gets the client the way users do: `yield* AppServerClient` under
@@ -8,29 +9,44 @@
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer, Logger, References, Redacted } from "effect"
+import { execFileSync } from "node:child_process"
 import * as NodeFs from "node:fs"
+import { createRequire } from "node:module"
 import * as AppServer from "../../src/layers/AppServer.ts"
 import { AppServerClient } from "../../src/services/AppServerClient.ts"
 import type * as CodexError from "../../src/schema/CodexError.ts"
 import { awaitNoPidsWithEnv, offlineConfig, pidsWithEnv, tempCodexHome, tempDir, writeScript } from "../support/Home.ts"
+import * as CodexBinary from "../support/CodexBinary.ts"
 
 /** Builds the layer, runs `use` with the client, closes the layer. */
 const withClient = <A, E, R>(
   options: AppServer.Options,
   use: (client: AppServerClient["Service"]) => Effect.Effect<A, E, R>
-) => Effect.flatMap(AppServerClient, use).pipe(Effect.provide(AppServer.layer(options)))
+) =>
+  Effect.flatMap(AppServerClient, use).pipe(
+    Effect.provide(AppServer.layer({ codexPath: CodexBinary.codexPath, ...options }))
+  )
 
 /** The error of a layer build that is expected to fail. */
 const startError = <E, R>(layer: Layer.Layer<AppServerClient, E, R>) =>
   AppServerClient.pipe(Effect.provide(layer), Effect.flip)
 
 describe("AppServer.layer (real binary)", () => {
+  it("resolveCodexBinary finds the native binary of the pinned @openai/codex (not another installed codex)", () => {
+    const pinned: string = JSON.parse(
+      NodeFs.readFileSync(createRequire(import.meta.url).resolve("@openai/codex/package.json"), "utf8")
+    ).version
+    const binary = AppServer.resolveCodexBinary()
+    assert.deepStrictEqual(binary.prefixArgs, [], "the native binary, not the npm wrapper")
+    assert.strictEqual(execFileSync(binary.command, ["--version"], { encoding: "utf8" }).trim(), `codex-cli ${pinned}`)
+  })
+
   it.live("initializes: metadata, model/list, thread/start, thread/list, thread/loaded/list", () =>
     Effect.gen(function*() {
       const codexHome = yield* tempCodexHome
       yield* withClient({ codexHome, config: offlineConfig }, (client) =>
         Effect.gen(function*() {
-          assert.match(client.metadata.userAgent, /^effect_codex\/0\.169\.0 /)
+          assert.match(client.metadata.userAgent, new RegExp(`^effect_codex/${CodexBinary.versionPattern()} `))
           assert.strictEqual(client.metadata.codexHome, codexHome)
           assert.strictEqual(client.metadata.platformFamily, "unix")
           assert.strictEqual(client.metadata.platformOs, process.platform === "darwin" ? "macos" : process.platform)
@@ -192,7 +208,7 @@ describe("AppServer.layerConfig", () => {
       const codexHome = yield* tempCodexHome
       const provider = ConfigProvider.fromUnknown({
         CODEX_HOME: codexHome,
-        CODEX_PATH: AppServer.resolveCodexBinary().command,
+        CODEX_PATH: CodexBinary.binary.command,
         CODEX_REQUEST_TIMEOUT: "20 seconds"
       })
       const metadata = yield* AppServerClient.pipe(
@@ -278,7 +294,11 @@ describe("AppServer: secrets", () => {
       const codexHome = yield* tempCodexHome
       // A config value codex rejects at startup (`approval_policy = "untrusted"` is fatal in config).
       const error = yield* startError(
-        AppServer.layer({ codexHome, config: { ...offlineConfig, approval_policy: "untrusted" } })
+        AppServer.layer({
+          codexPath: CodexBinary.codexPath,
+          codexHome,
+          config: { ...offlineConfig, approval_policy: "untrusted" }
+        })
       )
       assert.strictEqual(error.reason._tag, "ProcessExited")
       assert.deepStrictEqual(yield* awaitNoPidsWithEnv("CODEX_HOME", codexHome), [])

@@ -18,6 +18,16 @@ describe("Codex (real binary + LocalModel)", () => {
       const types = result.items.map((item) => item.type)
       assert.deepStrictEqual(types, ["userMessage", "agentMessage"])
       assert.isAbove(result.durationMs, 0)
+      // the protocol Turn of turn/completed: codex's own status, duration and summary of items
+      assert.strictEqual(result.turn.id, result.turnId)
+      assert.strictEqual(result.turn.status, "completed")
+      assert.strictEqual(result.turn.durationMs, result.durationMs)
+      assert.isNull(result.turn.error)
+      assert.strictEqual(result.turn.itemsView, "summary")
+      assert.deepStrictEqual(
+        result.turn.items.map((item) => item.type === "agentMessage" ? item.text : item.type),
+        ["Hello there, friend!"]
+      )
     }).pipe(
       Effect.provide(Real.layer([
         LocalModel.text("Hello there, friend!", {

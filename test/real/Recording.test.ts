@@ -8,6 +8,7 @@ import * as CodexTest from "../../src/layers/testing/CodexTest.ts"
 import * as LocalModel from "../../src/layers/testing/LocalModel.ts"
 import * as Approvals from "../../src/services/Approvals.ts"
 import * as Codex from "../../src/services/Codex.ts"
+import * as CodexBinary from "../support/CodexBinary.ts"
 import { itemOf } from "../support/Errors.ts"
 
 const acceptAll = Approvals.layer({
@@ -78,6 +79,7 @@ describe("recording", () => {
       const model = yield* LocalModel.LocalModel
       const real = CodexTest.layerRecording(path, {
         ...model.appServerOptions,
+        codexPath: CodexBinary.codexPath,
         replace: { [model.codexHome]: "<tmp>/home" },
         note: "hello against LocalModel"
       })

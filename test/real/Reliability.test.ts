@@ -20,12 +20,16 @@ import * as AppServer from "../../src/layers/AppServer.ts"
 import { AppServerClient } from "../../src/services/AppServerClient.ts"
 import type * as CodexError from "../../src/schema/CodexError.ts"
 import { isAlive, offlineConfig, pidsWithEnv, tempCodexHome, tempDir, writeScript } from "../support/Home.ts"
+import * as CodexBinary from "../support/CodexBinary.ts"
 import { exitReason } from "../support/Errors.ts"
 
 const withClient = <A, E, R>(
   options: AppServer.Options,
   use: (client: AppServerClient["Service"]) => Effect.Effect<A, E, R>
-) => Effect.flatMap(AppServerClient, use).pipe(Effect.provide(AppServer.layer(options)))
+) =>
+  Effect.flatMap(AppServerClient, use).pipe(
+    Effect.provide(AppServer.layer({ codexPath: CodexBinary.codexPath, ...options }))
+  )
 
 /**
  * Config for tests that start threads. codex 0.169.0 runs a login-shell "snapshot"
@@ -191,7 +195,7 @@ describe("Reliability (real binary)", () => {
       // From "during spawn" to "during initialize" to "just built".
       for (const delay of [0, 1, 2, 5, 10, 20, 40, 80, 160]) {
         const outcome = yield* AppServerClient.pipe(
-          Effect.provide(AppServer.layer({ codexHome, config: offlineConfig })),
+          Effect.provide(AppServer.layer({ codexPath: CodexBinary.codexPath, codexHome, config: offlineConfig })),
           Effect.timeoutOption(delay),
           Effect.map(Option.match({ onNone: () => "interrupted", onSome: () => "built" }))
         )
@@ -267,7 +271,7 @@ describe("Reliability (real binary)", () => {
               if (!ready) { ready = true; console.log("READY") }
             }))), { concurrency: 200, discard: true }))
         }).pipe(
-          Effect.provide(AppServer.layer({ codexHome: process.env.TEST_CODEX_HOME, config: { features: { plugins: false }, analytics: { enabled: false } } })),
+          Effect.provide(AppServer.layer({ codexPath: process.env.TEST_CODEX_PATH, codexHome: process.env.TEST_CODEX_HOME, config: { features: { plugins: false }, analytics: { enabled: false } } })),
           Effect.provide(NodeServices.layer)
         )
         NodeRuntime.runMain(program)
@@ -280,7 +284,10 @@ describe("Reliability (real binary)", () => {
           const handle = yield* spawner.spawn(
             ChildProcess.make(process.execPath, ["--input-type=module", "--no-warnings", "-e", host], {
               cwd: root,
-              env: { TEST_CODEX_HOME: codexHome },
+              env: {
+                TEST_CODEX_HOME: codexHome,
+                ...(CodexBinary.codexPath === undefined ? {} : { TEST_CODEX_PATH: CodexBinary.codexPath })
+              },
               extendEnv: true,
               stderr: "ignore",
               forceKillAfter: "2 seconds"

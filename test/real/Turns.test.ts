@@ -11,12 +11,12 @@ import { Effect, Exit, Fiber, Layer, Schema, Stream } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
-import * as AppServer from "../../src/layers/AppServer.ts"
 import * as LocalModel from "../../src/layers/testing/LocalModel.ts"
 import * as Codex from "../../src/services/Codex.ts"
 import type * as Thread from "../../src/services/Thread.ts"
 import type * as TurnEvent from "../../src/streams/TurnEvent.ts"
 import { exitReason } from "../support/Errors.ts"
+import * as CodexBinary from "../support/CodexBinary.ts"
 import * as Real from "../support/Real.ts"
 
 
@@ -111,7 +111,7 @@ const reorderedLayer = (script: ReadonlyArray<LocalModel.Step>, log: { path: str
     NodeFs.writeFileSync(proxy, PROXY)
     log.path = NodePath.join(dir, "log")
     NodeFs.writeFileSync(log.path, "")
-    const binary = AppServer.resolveCodexBinary()
+    const binary = CodexBinary.binary
     const codexPath = NodePath.join(dir, "codex")
     NodeFs.writeFileSync(
       codexPath,
@@ -282,7 +282,8 @@ describe("Turns (real binary + LocalModel)", () => {
       const thread = yield* Codex.startThread()
       const turn = yield* thread.turn("Count to ten slowly")
       yield* LocalModel.awaitRequest(0)
-      yield* turn.steer("Stop at three")
+      // codex answers with the id of the turn that took the input
+      assert.deepStrictEqual(yield* turn.steer("Stop at three"), { turnId: turn.id })
       const request = yield* LocalModel.awaitRequest(1)
       Real.assertInOrder(LocalModel.messages(request), ["user: Count to ten slowly", "user: Stop at three"])
       const result = yield* turn.result

@@ -16,6 +16,7 @@ import * as AppServer from "../../src/layers/AppServer.ts"
 import { AppServerClient } from "../../src/services/AppServerClient.ts"
 import type * as CodexError from "../../src/schema/CodexError.ts"
 import { pidsWithEnv, tempCodexHome, tempDir } from "../support/Home.ts"
+import * as CodexBinary from "../support/CodexBinary.ts"
 import { exitReason } from "../support/Errors.ts"
 
 /** A TCP port nothing listens on (free at the time of the call). */
@@ -60,7 +61,7 @@ const wsServer = (extraArgs: ReadonlyArray<string> = []) =>
     const codexHome = yield* tempCodexHome
     const port = yield* freePort
     const url = `ws://127.0.0.1:${port}`
-    const binary = AppServer.resolveCodexBinary()
+    const binary = CodexBinary.binary
     const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
     const handle = yield* spawner.spawn(
       ChildProcess.make(binary.command, [
@@ -139,7 +140,7 @@ describe("AppServer.layerWebSocket (real binary, --listen ws://)", () => {
       yield* withWs({ url: server.url }, (client) =>
         Effect.gen(function*() {
           assert.strictEqual(client.metadata.codexHome, server.codexHome)
-          assert.match(client.metadata.userAgent, /^effect_codex\/0\.169\.0 /)
+          assert.match(client.metadata.userAgent, new RegExp(`^effect_codex/${CodexBinary.versionPattern()} `))
 
           const models = yield* client.request("model/list", {})
           assert.isAbove(models.data.length, 0)

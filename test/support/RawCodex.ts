@@ -10,6 +10,7 @@ import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import { type RawClient, type RawIncoming, spawnRawClient } from "../../bench/rawClient.ts"
 import type * as LocalModel from "../../src/layers/testing/LocalModel.ts"
+import * as CodexBinary from "./CodexBinary.ts"
 
 /** A codex process with one thread. */
 export interface Session {
@@ -60,7 +61,12 @@ export const startCodex = Effect.fnUntraced(function*(
   const cwd = yield* tempDir("effect-codex-ws-")
   const client = yield* Effect.acquireRelease(
     Effect.sync(() =>
-      spawnRawClient({ args: ["app-server", ...(options.args ?? [])], env: options.env ?? model.appServerOptions.env, cwd })
+      spawnRawClient({
+        bin: CodexBinary.binary.command,
+        args: [...CodexBinary.binary.prefixArgs, "app-server", ...(options.args ?? [])],
+        env: options.env ?? model.appServerOptions.env,
+        cwd
+      })
     ),
     (client) => Effect.promise(() => client.close())
   )

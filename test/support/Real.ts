@@ -7,6 +7,7 @@ import type { AppServerClient } from "../../src/services/AppServerClient.ts"
 import type * as Approvals from "../../src/services/Approvals.ts"
 import * as Codex from "../../src/services/Codex.ts"
 import type * as CodexError from "../../src/schema/CodexError.ts"
+import * as CodexBinary from "./CodexBinary.ts"
 
 const isTable = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
@@ -26,12 +27,13 @@ export interface Options {
   readonly approvals?: Layer.Layer<Approvals.Approvals>
 }
 
-/** The AppServer layer pointed at the LocalModel in context. */
+/** The AppServer layer pointed at the LocalModel in context (codex from `CodexBinary` unless `codexPath` is given). */
 export const appServer = (options: AppServer.Options = {}) =>
   Layer.unwrap(
     LocalModel.LocalModel.use((model) =>
       Effect.succeed(
         AppServer.layer({
+          codexPath: CodexBinary.codexPath,
           ...options,
           codexHome: model.codexHome,
           config: deepMerge(model.appServerOptions.config, options.config ?? {})

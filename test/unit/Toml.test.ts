@@ -1,10 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
 import { execFileSync } from "node:child_process"
-import { existsSync, mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import {
   configToArgs,
   encodeConfigArgs,
@@ -13,6 +12,7 @@ import {
   encodeTomlValue,
   TomlEncodeError
 } from "../../src/schema/internal/toml.ts"
+import * as CodexBinary from "../support/CodexBinary.ts"
 
 const catchEncode = (f: () => unknown): TomlEncodeError => {
   try {
@@ -255,20 +255,15 @@ describe("configToArgs", () => {
 
 // Round trip through the real codex parser: `codex mcp get <name> --json` echoes the parsed
 // `mcp_servers.<name>` entry (command, args, env).
-const codexBinary = fileURLToPath(
-  new URL(
-    "../../node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex",
-    import.meta.url
-  )
-)
+const codexBinary = CodexBinary.binary
 
-describe.skipIf(process.platform !== "linux" || process.arch !== "x64" || !existsSync(codexBinary))(
+describe(
   "configToArgs against the real codex -c parser",
   () => {
     const mcpGet = (args: ReadonlyArray<string>, name: string): unknown => {
       const home = mkdtempSync(join(tmpdir(), "toml-test-"))
       try {
-        const out = execFileSync(codexBinary, [...args, "mcp", "get", name, "--json"], {
+        const out = execFileSync(codexBinary.command, [...codexBinary.prefixArgs, ...args, "mcp", "get", name, "--json"], {
           env: { ...process.env, CODEX_HOME: home },
           encoding: "utf8",
           stdio: ["ignore", "pipe", "ignore"]
