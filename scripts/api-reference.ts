@@ -15,7 +15,8 @@
  *
  *   node scripts/api-reference.ts                   write docs/api-reference.md
  *   node scripts/api-reference.ts --check           exit 1 if docs/api-reference.md is not what the sources give
- *   node scripts/api-reference.ts --require-jsdoc   (alone or with --check) also exit 1 if a public export has no JSDoc
+ *   node scripts/api-reference.ts --require-jsdoc   (alone or with --check) also exit 1 if a public export has no JSDoc,
+ *                                                  no @since / @category, or a module no @stability
  *
  * Every run prints the public exports that have no JSDoc (or a JSDoc with only tags) on stderr.
  */
@@ -119,7 +120,7 @@ interface ModuleInfo {
 /** A public export without a JSDoc description. */
 export interface Missing {
   readonly where: string
-  readonly problem: "no JSDoc" | "JSDoc without a description"
+  readonly problem: "no JSDoc" | "JSDoc without a description" | `no @${string}`
 }
 
 // =============================================================================
@@ -680,9 +681,12 @@ const anchor = (heading: string): string =>
 
 const renderEntry = (namespace: string, entry: Entry, missing: Array<Missing>): string => {
   const where = `${namespace}.${entry.name} (${entry.kind}, ${entry.file})`
-  if (entry.file !== PROTOCOL_FILE) {
+  if (entry.file !== PROTOCOL_FILE && entry.file !== METHODS_FILE) {
     if (entry.doc === undefined) missing.push({ where, problem: "no JSDoc" })
     else if (entry.doc.description === "") missing.push({ where, problem: "JSDoc without a description" })
+    for (const tag of ["since", "category"]) {
+      if (entry.doc !== undefined && !entry.doc.tags.some((t) => t.name === tag)) missing.push({ where, problem: `no @${tag}` })
+    }
   }
   const sentence = entry.doc === undefined ? "" : firstSentence(entry.doc.description)
   const lines = [`#### \`${namespace}.${entry.name}\` (${entry.kind})`, ""]
@@ -733,10 +737,16 @@ export const generate = (): { readonly markdown: string; readonly missing: Reado
         if (module.doc === undefined || module.doc.description === "") {
           missing.push({ where: `module ${module.namespace} (${module.file})`, problem: module.doc === undefined ? "no JSDoc" : "JSDoc without a description" })
         }
+        const stability = module.doc?.tags.find((tag) => tag.name === "stability")?.text
+        if (module.doc !== undefined && stability === undefined) {
+          missing.push({ where: `module ${module.namespace} (${module.file})`, problem: "no @stability" })
+        }
         sections.push(
           `### ${module.namespace}`,
           "",
-          `\`import { ${module.namespace} } from "${entryPoint.specifier}"\` · source: [${module.file}](../${module.file})`,
+          `\`import { ${module.namespace} } from "${entryPoint.specifier}"\` · source: [${module.file}](../${module.file})${
+            stability === undefined ? "" : ` · stability: ${stability}`
+          }`,
           ""
         )
         if (module.doc !== undefined && module.doc.description !== "") {

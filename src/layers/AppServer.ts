@@ -20,6 +20,7 @@
  * )
  * ```
  *
+ * @stability unstable
  * @since 0.1.0
  */
 import { Config, Duration, Effect, Layer, Option, Redacted, Result, Schedule, type Scope } from "effect"
@@ -330,5 +331,10 @@ export const layerInMemory = <R>(
 ): Layer.Layer<AppServerClient.AppServerClient, CodexError.CodexError, Exclude<R, Scope.Scope>> =>
   layerFrom(Transport.layerInMemory(serve), options)
 
-/** Re-exported so users can build their own schedules against the default. */
+/**
+ * Re-exported so users can build their own schedules against the default.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
 export const defaultOverloadRetry: Schedule.Schedule<Duration.Duration> = AppServerClient.defaultOverloadRetry

@@ -8,6 +8,7 @@
  * (`ProcessExited` with the exit code and the tail of stderr, or
  * `TransportError`).
  *
+ * @stability experimental
  * @since 0.1.0
  */
 import { Cause, Deferred, Layer, Duration, Effect, Option, Queue, Redacted, Scope, Stream } from "effect"

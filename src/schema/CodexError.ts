@@ -20,6 +20,7 @@
  * No reason ever carries a secret: API keys travel as `Redacted` values and
  * only reach the child process environment.
  *
+ * @stability unstable
  * @since 0.1.0
  */
 import { Predicate, Schema } from "effect"

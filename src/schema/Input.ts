@@ -7,6 +7,7 @@
  * const input = [Input.text("What is in this screenshot?"), Input.localImage("/tmp/shot.png")]
  * ```
  *
+ * @stability unstable
  * @since 0.1.0
  */
 import type * as Protocol from "./generated/Protocol.gen.ts"

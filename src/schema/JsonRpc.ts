@@ -7,6 +7,7 @@
  * turn: a union that tries "notification" first would read a server request
  * as a notification and drop its `id`, and the turn waiting on it would hang.
  *
+ * @stability experimental
  * @since 0.1.0
  */
 

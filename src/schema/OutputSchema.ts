@@ -26,17 +26,25 @@
  *
  * Gotcha: with `Schema.optionalKey(Schema.NullOr(X))` the model's `null` decodes to an absent key.
  *
+ * @stability unstable
  * @since 0.1.0
  */
 import { Data, Effect, Schema, SchemaAST } from "effect"
 import { OpenAiStructuredOutput } from "effect/ai"
 
-/** A JSON Schema as a plain JSON object. */
+/**
+ * A JSON Schema as a plain JSON object.
+ *
+ * @category models
+ * @since 0.1.0
+ */
 export type JsonSchemaObject = { readonly [key: string]: unknown }
 
 /**
  * What a turn needs for structured output: the JSON Schema to send as `outputSchema`, and the
  * decoder for the final answer's text.
+ * @since 0.1.0
+ * @category models
  */
 export interface OutputSchema<A> {
   readonly jsonSchema: JsonSchemaObject
@@ -45,7 +53,12 @@ export interface OutputSchema<A> {
   readonly decodeJson: (json: unknown) => Effect.Effect<A, OutputDecodeFailure>
 }
 
-/** The final answer is not JSON, or does not match the schema. `text` is the raw answer. */
+/**
+ * The final answer is not JSON, or does not match the schema. `text` is the raw answer.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
 export class OutputDecodeFailure extends Data.TaggedError("OutputDecodeFailure")<{
   readonly text: string
   readonly message: string
@@ -55,6 +68,8 @@ export class OutputDecodeFailure extends Data.TaggedError("OutputDecodeFailure")
 /**
  * The schema has no strict-mode JSON Schema form. `path` locates the offending part (`$` is the
  * root, `.name` a property, `[]` array items, `$defs.Name` a definition).
+ * @since 0.1.0
+ * @category models
  */
 export class UnsupportedOutputSchema extends Data.TaggedError("UnsupportedOutputSchema")<{
   readonly path: string
@@ -64,6 +79,8 @@ export class UnsupportedOutputSchema extends Data.TaggedError("UnsupportedOutput
 /**
  * Derives the strict-mode JSON Schema and the decoder of a schema. Fails with
  * {@link UnsupportedOutputSchema} when the schema cannot be expressed.
+ * @since 0.1.0
+ * @category constructors
  */
 export const make = <S extends Schema.Top & { readonly DecodingServices: never }>(
   schema: S
@@ -76,7 +93,12 @@ export const make = <S extends Schema.Top & { readonly DecodingServices: never }
         : new UnsupportedOutputSchema({ path: "$", message: error instanceof Error ? error.message : String(error) })
   })
 
-/** {@link make}, throwing the {@link UnsupportedOutputSchema} (for module-level constants). */
+/**
+ * {@link make}, throwing the {@link UnsupportedOutputSchema} (for module-level constants).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
 export const makeUnsafe = <S extends Schema.Top & { readonly DecodingServices: never }>(
   schema: S
 ): OutputSchema<S["Type"]> => {
@@ -112,6 +134,8 @@ export const makeUnsafe = <S extends Schema.Top & { readonly DecodingServices: n
 /**
  * Wraps a raw JSON Schema, sent as-is (no strict-mode check); the answer decodes to `JSON.parse`
  * of its text.
+ * @since 0.1.0
+ * @category constructors
  */
 export const fromJsonSchema = (raw: object): OutputSchema<unknown> => ({
   jsonSchema: raw as JsonSchemaObject,

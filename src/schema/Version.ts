@@ -7,6 +7,7 @@
  * console.log(`effect-codex ${Version.version}`)
  * ```
  *
+ * @stability unstable
  * @since 0.1.0
  */
 

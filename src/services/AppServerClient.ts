@@ -11,6 +11,7 @@
  * later call fails at once with the reason (`ProcessExited`, `TransportError`,
  * or `Closed` when the layer's Scope closes).
  *
+ * @stability experimental
  * @since 0.1.0
  */
 import {

@@ -29,6 +29,7 @@
  * request shows up in the turn's events as `ApprovalRequested`, and
  * {@link respond} answers it by `requestId`.
  *
+ * @stability unstable
  * @since 0.1.0
  */
 import { Cause, Context, Deferred, Duration, Effect, Layer, Option, Predicate } from "effect"

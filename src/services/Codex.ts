@@ -27,6 +27,7 @@
  * to that layer or around the whole program; without it the safe default
  * (decline) applies.
  *
+ * @stability unstable
  * @since 0.1.0
  */
 import { Cause, Context, Effect, Layer, Option, type Redacted, Stream } from "effect"

@@ -26,6 +26,7 @@
  * )
  * ```
  *
+ * @stability unstable
  * @since 0.1.0
  */
 import { Cause, Effect, Predicate, type Schema } from "effect"

@@ -16,6 +16,7 @@
  * })
  * ```
  *
+ * @stability unstable
  * @since 0.1.0
  */
 import { Duration, Effect, type Schema, type Scope } from "effect"

@@ -15,6 +15,7 @@
  * }))
  * ```
  *
+ * @stability unstable
  * @since 0.1.0
  */
 import { Duration, Effect, Exit, Result, Schema, type Scope, type Stream } from "effect"

@@ -22,6 +22,7 @@
  *   turn.events.pipe(TurnEvent.textDeltas, Stream.runForEach((text) => Effect.sync(() => process.stdout.write(text))))
  * ```
  *
+ * @stability experimental
  * @since 0.1.0
  */
 import { Result, Stream } from "effect"

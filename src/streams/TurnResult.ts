@@ -1,6 +1,7 @@
 /**
  * The outcome of a finished turn, collected from its events.
  *
+ * @stability unstable
  * @since 0.1.0
  */
 import { Schema } from "effect"

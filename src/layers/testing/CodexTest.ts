@@ -32,6 +32,7 @@
  * )
  * ```
  *
+ * @stability unstable
  * @since 0.1.0
  */
 import { Context, Data, Duration, Effect, Layer, type Schema, Scope } from "effect"

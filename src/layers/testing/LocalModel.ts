@@ -23,6 +23,7 @@
  * })).pipe(Layer.provide(LocalModel.layer([LocalModel.text("Hello!", { deltas: 3 })])))
  * ```
  *
+ * @stability unstable
  * @since 0.1.0
  */
 import { Context, Duration, Effect, Layer } from "effect"
@@ -49,6 +50,7 @@ export type { InputItem, RequestBody } from "./internal/localModelWire.ts"
  * A request the server received, in arrival order.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RecordedRequest {
   /** 0-based position among all requests this server received. */
@@ -76,6 +78,7 @@ export interface RecordedRequest {
  * Token usage reported in `response.completed` (surfaces as `thread/tokenUsage/updated`).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Usage {
   readonly input: number
@@ -88,6 +91,7 @@ export interface Usage {
  * One SSE frame: an event object (sent as `event: <type>` + `data: <json>`) or a raw string written as is.
  *
  * @since 0.1.0
+ * @category models
  */
 export type Frame = { readonly type: string; readonly [key: string]: unknown } | string
 
@@ -95,6 +99,7 @@ export type Frame = { readonly type: string; readonly [key: string]: unknown } |
  * What a step needs while it is rendered: fresh ids that are unique for the server's lifetime.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RenderContext {
   readonly id: (prefix: string) => string
@@ -106,6 +111,7 @@ export interface RenderContext {
  * stays open until the client goes away or the server closes (`"hang"`).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface SseStep {
   readonly _tag: "SseStep"
@@ -120,6 +126,7 @@ export interface SseStep {
  * A step answered with a plain HTTP response (no stream).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface HttpStep {
   readonly _tag: "HttpStep"
@@ -133,6 +140,7 @@ export interface HttpStep {
  * from the request (e.g. echo the user's text, or branch on the tool outputs it carries).
  *
  * @since 0.1.0
+ * @category models
  */
 export type Step = SseStep | HttpStep | ((request: RecordedRequest) => Step)
 
@@ -156,6 +164,7 @@ const splitText = (text: string, parts: number): Array<string> => {
  * Options of {@link text}.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface TextOptions {
   /** How the text streams: a number of roughly equal chunks, or the chunks themselves. Default: 1. */
@@ -180,6 +189,7 @@ export interface TextOptions {
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const text = (text: string, options: TextOptions = {}): SseStep => {
   const chunks = typeof options.deltas === "object" ? options.deltas : splitText(text, options.deltas ?? 1)
@@ -216,6 +226,7 @@ export const text = (text: string, options: TextOptions = {}): SseStep => {
  * A message whose text is `JSON.stringify(value)`: the answer to a turn with an `outputSchema`.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const json = (value: unknown, options: TextOptions = {}): SseStep => text(JSON.stringify(value), options)
 
@@ -225,6 +236,7 @@ export const json = (value: unknown, options: TextOptions = {}): SseStep => text
  * through {@link response}.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const reasoning = (
   summary: string,
@@ -273,6 +285,7 @@ const functionCall = (
  * Options of {@link shell}.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ShellOptions {
   /** Shown to the user as the approval `reason`. */
@@ -300,6 +313,7 @@ export interface ShellOptions {
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const shell = (cmd: string, options: ShellOptions = {}): SseStep =>
   functionCall("exec_command", {
@@ -323,6 +337,7 @@ export const shell = (cmd: string, options: ShellOptions = {}): SseStep =>
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const applyPatch = (patch: string, options: { readonly callId?: string | undefined } = {}): SseStep =>
   sseStep([(ctx) => [{
@@ -343,6 +358,7 @@ export const applyPatch = (patch: string, options: { readonly callId?: string | 
  * `args` is JSON-encoded unless it is already a string.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const toolCall = (
   name: string,
@@ -362,6 +378,7 @@ export const toolCall = (
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const response = (
   steps: ReadonlyArray<SseStep>,
@@ -387,6 +404,7 @@ export const response = (
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const slow = (step: SseStep, options: { readonly chunkDelay: Duration.Input }): SseStep => ({
   ...step,
@@ -399,6 +417,7 @@ export const slow = (step: SseStep, options: { readonly chunkDelay: Duration.Inp
  * server closes. For interrupt and steer tests.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const hang = (step?: SseStep): SseStep => ({ ...(step ?? sseStep([])), end: "hang" })
 
@@ -408,6 +427,7 @@ export const hang = (step?: SseStep): SseStep => ({ ...(step ?? sseStep([])), en
  * response.completed" (with `stream_max_retries: 0`; otherwise it reconnects and re-requests).
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const truncated = (step?: SseStep): SseStep => ({ ...(step ?? text("partial")), end: "cut" })
 
@@ -416,6 +436,7 @@ export const truncated = (step?: SseStep): SseStep => ({ ...(step ?? text("parti
  * completion: stream closed before response.completed".
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const malformed = (): SseStep => sseStep([() => ["event: response.output_text.delta\ndata: {not json\n\n"]], "cut")
 
@@ -425,6 +446,7 @@ export const malformed = (): SseStep => sseStep([() => ["event: response.output_
  * errors; see {@link contextWindowExceeded} and {@link quotaExceeded}.)
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const responseFailed = (message: string, options: { readonly code?: string | undefined } = {}): SseStep =>
   sseStep([(ctx) => [{
@@ -436,6 +458,7 @@ export const responseFailed = (message: string, options: { readonly code?: strin
  * A `response.incomplete` event. Codex: `"other"`, "Incomplete response returned, reason: <reason>".
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const incomplete = (reason = "max_output_tokens"): SseStep =>
   sseStep([(ctx) => [{
@@ -449,6 +472,7 @@ export const incomplete = (reason = "max_output_tokens"): SseStep =>
  * completion: stream closed before response.completed".
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const sseError = (message: string): SseStep =>
   sseStep([() => [{ type: "error", code: "server_error", message, param: null }]], "cut")
@@ -459,6 +483,7 @@ export const sseError = (message: string): SseStep =>
  * automatic compaction: script one extra step (the summary, e.g. `text("summary")`) before that turn's.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const contextWindowExceeded = (): SseStep =>
   responseFailed("Your input exceeds the context window of this model.", { code: "context_length_exceeded" })
@@ -470,6 +495,7 @@ export const contextWindowExceeded = (): SseStep =>
  * 5xx -> `"internalServerError"` (body ignored).
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const httpError = (
   status: number,
@@ -492,6 +518,7 @@ export const httpError = (
  * "exceeded retry limit, last status: 429 Too Many Requests" (codex does not retry 429).
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const rateLimited = (): HttpStep =>
   httpError(429, { error: { type: "rate_limit_exceeded", code: "rate_limit_exceeded", message: "Rate limited (LocalModel)" } })
@@ -501,6 +528,7 @@ export const rateLimited = (): HttpStep =>
  * is not shown). With `requestMaxRetries > 0` codex retries it silently.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const serverError = (): HttpStep =>
   httpError(500, { error: { type: "server_error", message: "Internal server error (LocalModel)" } })
@@ -510,6 +538,7 @@ export const serverError = (): HttpStep =>
  * Unauthorized: Unauthorized (LocalModel), url: ...".
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const unauthorized = (): HttpStep =>
   httpError(401, { error: { type: "invalid_request_error", code: "invalid_api_key", message: "Unauthorized (LocalModel)" } })
@@ -519,6 +548,7 @@ export const unauthorized = (): HttpStep =>
  * your plan and billing details." (a `response.failed` with that code has the same effect).
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const quotaExceeded = (): HttpStep =>
   httpError(429, {
@@ -533,6 +563,7 @@ export const quotaExceeded = (): HttpStep =>
  * Options of {@link assistant} (and of {@link layerAssistant}).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface AssistantOptions {
   /** A pause before each SSE frame, e.g. `"30 millis"` to watch the answer stream word by word. Default: none. */
@@ -579,6 +610,7 @@ export interface AssistantOptions {
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const assistant = (options: AssistantOptions = {}): Step => {
   const config = { command: options.command ?? "ls", file: options.file ?? "LOCALMODEL_NOTES.md" }
@@ -624,6 +656,7 @@ const contentText = (item: InputItem): string =>
  * (history, instructions, the new user message).
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const messages = (request: RecordedRequest): ReadonlyArray<string> =>
   (request.body.input ?? []).flatMap((item) =>
@@ -634,6 +667,7 @@ export const messages = (request: RecordedRequest): ReadonlyArray<string> =>
  * The text of the last `user` message of a request: for a turn's first request, what the user typed.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const lastUserText = (request: RecordedRequest): string | undefined => {
   const last = (request.body.input ?? []).findLast((i) => i.type === "message" && i.role === "user")
@@ -645,6 +679,7 @@ export const lastUserText = (request: RecordedRequest): string | undefined => {
  * `custom_tool_call_output` items), in order.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const toolOutputs = (
   request: RecordedRequest
@@ -661,6 +696,7 @@ export const toolOutputs = (
  * The names of the tools offered to the model in a request (`exec_command`, `apply_patch`, dynamic tools...).
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const toolNames = (request: RecordedRequest): ReadonlyArray<string> =>
   (request.body.tools ?? []).flatMap((t) => (typeof t.name === "string" ? [t.name] : []))
@@ -673,6 +709,7 @@ export const toolNames = (request: RecordedRequest): ReadonlyArray<string> =>
  * The options that point a real codex at the server: for `AppServer.layer(model.appServerOptions)`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface AppServerOptions {
   readonly codexHome: string
@@ -686,6 +723,7 @@ export interface AppServerOptions {
  * The running server.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Service {
   /** Base URL ending in `/v1`, e.g. `http://127.0.0.1:38123/v1`. */
@@ -708,6 +746,7 @@ export interface Service {
  * The `LocalModel` service key.
  *
  * @since 0.1.0
+ * @category models
  */
 export class LocalModel extends Context.Service<LocalModel, Service>()("effect-codex/LocalModel") {}
 
@@ -715,6 +754,7 @@ export class LocalModel extends Context.Service<LocalModel, Service>()("effect-c
  * Options of {@link make} / {@link layer}.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Options {
   /** The model slug codex asks for (and the catalog defines). Default: `"mock-model"`. */
@@ -778,6 +818,7 @@ const MAX_DYNAMIC_DEPTH = 32
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = Effect.fn("LocalModel.make")(
   function*(script: ReadonlyArray<Step>, options: Options = {}): Effect.fn.Return<Service, never, Scope.Scope> {
@@ -1005,6 +1046,7 @@ const encodeFrame = (frame: Frame): string =>
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const layer = (script: ReadonlyArray<Step>, options?: Options): Layer.Layer<LocalModel> =>
   Layer.effect(LocalModel, make(script, options))
@@ -1014,6 +1056,7 @@ export const layer = (script: ReadonlyArray<Step>, options?: Options): Layer.Lay
  * {@link AssistantOptions} of its responder.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface AssistantLayerOptions extends Omit<Options, "fallback">, AssistantOptions {}
 
@@ -1034,6 +1077,7 @@ export interface AssistantLayerOptions extends Omit<Options, "fallback">, Assist
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const layerAssistant = (options: AssistantLayerOptions = {}): Layer.Layer<LocalModel> => {
   const { chunkDelay, command, file, reasoning: withReasoning, ...server } = options
@@ -1051,6 +1095,7 @@ export const layerAssistant = (options: AssistantLayerOptions = {}): Layer.Layer
  * Every request received so far (accessor for {@link Service.requests}).
  *
  * @since 0.1.0
+ * @category constants
  */
 export const requests: Effect.Effect<ReadonlyArray<RecordedRequest>, never, LocalModel> = LocalModel.use((m) =>
   m.requests
@@ -1060,6 +1105,7 @@ export const requests: Effect.Effect<ReadonlyArray<RecordedRequest>, never, Loca
  * Waits until request `index` (0-based) has arrived (accessor for {@link Service.awaitRequest}).
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const awaitRequest = (index: number): Effect.Effect<RecordedRequest, never, LocalModel> =>
   LocalModel.use((m) => m.awaitRequest(index))
@@ -1068,6 +1114,7 @@ export const awaitRequest = (index: number): Effect.Effect<RecordedRequest, neve
  * Appends steps to the running script (accessor for {@link Service.push}).
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const push = (...steps: ReadonlyArray<Step>): Effect.Effect<void, never, LocalModel> =>
   LocalModel.use((m) => m.push(...steps))
@@ -1076,5 +1123,6 @@ export const push = (...steps: ReadonlyArray<Step>): Effect.Effect<void, never, 
  * How many steps are left (accessor for {@link Service.remaining}).
  *
  * @since 0.1.0
+ * @category constants
  */
 export const remaining: Effect.Effect<number, never, LocalModel> = LocalModel.use((m) => m.remaining)

@@ -15,6 +15,8 @@ import { Schema } from "effect"
 
 /**
  * The type of an open literal: one of the known members, or any other string sent by a newer server.
+ * @since 0.1.0
+ * @category models
  */
 export type OpenLiteral<L extends string> = L | (string & {})
 

@@ -9,6 +9,7 @@
  * One item of the `input` array the binary sends (`message`, `function_call_output`, ...).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface InputItem {
   readonly type: string
@@ -20,6 +21,7 @@ export interface InputItem {
  * The JSON body of a `POST /v1/responses` (loosely typed: codex adds fields between versions).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RequestBody {
   readonly model?: string
