@@ -803,17 +803,20 @@ export interface RecordOptions extends Harness.RecordOptions {}
 const recordingOf = (record: Options["record"]) =>
   record === undefined ? undefined : typeof record === "string" ? { path: record } : record
 
-const connect = (
-  transport: Transport.Service,
-  options: AppServerClient.Options & { readonly record?: Options["record"] }
-) =>
-  Effect.gen(function*() {
-    const recording = recordingOf(options.record)
-    const wrapped = recording === undefined
-      ? transport
-      : yield* Harness.recordTransport(transport, recording.path, recording)
-    return yield* AppServerClient.make(options).pipe(Effect.provideService(Transport.Transport, wrapped))
-  })
+// The scripted server is a Transport (recorded when asked) plus the CodexTest
+// service; the client on top is the same one AppServer.layer builds.
+const withClient = (
+  server: Effect.Effect<Context.Context<Transport.Transport | CodexTest>, never, Scope.Scope>,
+  options: AppServerClient.Options
+): Layer.Layer<AppServerClient.AppServerClient | CodexTest> =>
+  AppServerClient.layer(options).pipe(Layer.provideMerge(Layer.effectContext(server)), Layer.orDie)
+
+const recorded = (transport: Transport.Service, record: Options["record"]) => {
+  const recording = recordingOf(record)
+  return recording === undefined
+    ? Effect.succeed(transport)
+    : Harness.recordTransport(transport, recording.path, recording)
+}
 
 /**
  * An in-memory app-server playing `script`, one step per `turn/start` in
@@ -853,16 +856,18 @@ export const layer = (
   script: ReadonlyArray<Step> = [],
   options: Options = {}
 ): Layer.Layer<AppServerClient.AppServerClient | CodexTest> =>
-  Layer.effectContext(Effect.gen(function*() {
-    const harness = new Harness.Harness()
-    const { server, transport } = yield* Transport.inMemory
-    const scripted = yield* makeServer(script, options, harness, server)
-    yield* Effect.forkScoped(scripted.serve)
-    const client = yield* connect(transport, options)
-    return Context.make(AppServerClient.AppServerClient, client).pipe(
-      Context.add(CodexTest, makeService(harness, scripted.remaining, "scripted turn(s) were"))
-    )
-  })).pipe(Layer.orDie)
+  withClient(
+    Effect.gen(function*() {
+      const harness = new Harness.Harness()
+      const { server, transport } = yield* Transport.inMemory
+      const scripted = yield* makeServer(script, options, harness, server)
+      yield* Effect.forkScoped(scripted.serve)
+      return Context.make(Transport.Transport, yield* recorded(transport, options.record)).pipe(
+        Context.add(CodexTest, makeService(harness, scripted.remaining, "scripted turn(s) were"))
+      )
+    }),
+    options
+  )
 
 // =============================================================================
 // Replay
@@ -951,7 +956,7 @@ export const layerReplay = (
   transcript: string | ReadonlyArray<TranscriptLine>,
   options: ReplayOptions = {}
 ): Layer.Layer<AppServerClient.AppServerClient | CodexTest> =>
-  Layer.effectContext(Effect.gen(function*() {
+  withClient(Effect.gen(function*() {
     const lines = typeof transcript === "string"
       ? yield* Effect.sync(() => parseTranscript(NodeFs.readFileSync(transcript, "utf8")))
       : transcript
@@ -968,11 +973,10 @@ export const layerReplay = (
       server
     )
     yield* Effect.forkScoped(replay.serve)
-    const client = yield* connect(transport, options)
-    return Context.make(AppServerClient.AppServerClient, client).pipe(
+    return Context.make(Transport.Transport, transport).pipe(
       Context.add(CodexTest, makeService(harness, replay.remaining, "recorded client message(s) were"))
     )
-  })).pipe(Layer.orDie)
+  }), options)
 
 // =============================================================================
 // Recording
@@ -1029,11 +1033,13 @@ export const layerRecording = (
   path: string,
   options: RecordingOptions = {}
 ): Layer.Layer<AppServerClient.AppServerClient, CodexError.CodexError, ChildProcessSpawner.ChildProcessSpawner> =>
-  Layer.effect(
-    AppServerClient.AppServerClient,
-    Effect.gen(function*() {
-      const transport = yield* Transport.stdio(yield* AppServer.stdioOptions(options))
-      const recorded = yield* Harness.recordTransport(transport, path, options)
-      return yield* AppServerClient.make(options).pipe(Effect.provideService(Transport.Transport, recorded))
-    })
+  AppServer.layerFrom(
+    Layer.effect(
+      Transport.Transport,
+      Effect.flatMap(
+        Effect.flatMap(AppServer.stdioOptions(options), Transport.stdio),
+        (transport) => Harness.recordTransport(transport, path, options)
+      )
+    ),
+    options
   )
