@@ -12,8 +12,8 @@
  * @since 0.1.0
  */
 import { Cause, Deferred, Layer, Duration, Effect, Option, Queue, Redacted, Scope, Stream } from "effect"
-import { NodeSocket } from "@effect/platform-node"
-import { ChildProcess, ChildProcessSpawner } from "effect/process"
+import * as ChildProcess from "effect/process/ChildProcess"
+import * as ChildProcessSpawner from "effect/process/ChildProcessSpawner"
 import * as Socket from "effect/socket/Socket"
 import * as CodexError from "../schema/CodexError.ts"
 import * as Contract from "../services/Transport.ts"
@@ -387,7 +387,15 @@ export const layerStdio = (
  * @since 0.1.0
  */
 export const layerWebSocket = (options: WebSocketOptions): Layer.Layer<Transport, CodexError.CodexError> =>
-  Layer.effect(Transport, webSocket(options)).pipe(Layer.provide(NodeSocket.layerWebSocketConstructor))
+  Layer.effect(Transport, webSocket(options)).pipe(Layer.provide(nodeWebSocket))
+
+// Loaded on first use: most programs never open a WebSocket, and the module
+// graph behind Node's WebSocket is a large part of the import time.
+const nodeWebSocket: Layer.Layer<Socket.WebSocketConstructor> = Layer.unwrap(
+  Effect.promise(() => import("@effect/platform-node/NodeSocket")).pipe(
+    Effect.map((NodeSocket) => NodeSocket.layerWebSocketConstructor)
+  )
+)
 
 /**
  * An {@link inMemory} transport whose server side is played by `serve`,
