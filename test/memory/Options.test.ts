@@ -165,6 +165,7 @@ describe("startupTimeout: a server that never answers initialize", () => {
       const elapsed = performance.now() - started
       const reason = exitReason(exit)
       assert.strictEqual(reason?._tag, "Timeout")
+      console.log(`[startup] a silent server failed with Timeout (initialize) after ${elapsed.toFixed(0)} ms (startupTimeout 600 ms)`)
       assert.isAtLeast(elapsed, 550)
       assert.isBelow(elapsed, 3000, `failed after ${elapsed.toFixed(0)} ms`)
       assert.deepStrictEqual(yield* awaitNoPidsWithEnv("SILENT_MARKER", marker, 2000), [])

@@ -41,6 +41,7 @@ describe("Lifecycle (real binary): closing the layer's Scope mid-turn", () => {
       )
       const failedAfter = performance.now() - started
       assert.deepStrictEqual(exits.map(tagOf), ["Closed", "Closed", "Closed"])
+      console.log(`[lifecycle] run, events and result failed with Closed ${failedAfter.toFixed(1)} ms after the Scope began to close`)
       assert.isBelow(failedAfter, 100, `turns failed ${failedAfter.toFixed(1)} ms after the close began`)
       yield* Fiber.join(closing)
       assert.deepStrictEqual(yield* awaitNoPidsWithEnv("CODEX_HOME", home, 2000), [])
