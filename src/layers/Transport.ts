@@ -10,9 +10,10 @@
  *
  * @since 0.1.0
  */
-import { Cause, Context, Deferred, Duration, Effect, Option, Queue, Redacted, Scope, Stream } from "effect"
+import { Cause, Context, Deferred, Duration, Effect, Option, Queue, Redacted, Schedule, Scope, Stream } from "effect"
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import * as Socket from "effect/socket/Socket"
+import * as NodeFs from "node:fs"
 import * as CodexError from "../services/CodexError.ts"
 
 /**
@@ -96,6 +97,52 @@ export interface StdioOptions {
   readonly inheritEnv?: boolean | undefined
   /** How long to wait for a clean exit after stdin ends, then for SIGTERM, before SIGKILL. */
   readonly shutdownTimeout?: Duration.Input | undefined
+}
+
+/** How long teardown waits for the process group after SIGKILL (as the spawner does). */
+const KILL_GRACE = Duration.seconds(1)
+
+/** How often teardown looks whether the process group is gone. */
+const GROUP_POLL = Duration.millis(10)
+
+/**
+ * Whether a process of group `pgid` still runs. Zombies do not count: an
+ * exited helper of codex waits there for its reaper (init, once codex is
+ * gone), which may reap late or, as a Node PID 1 in a container, never. A
+ * group signal reaches zombies on Linux, so `kill(-pgid, 0)` alone (what the
+ * spawner's own cleanup waits on) held teardown for its whole grace after
+ * SIGKILL, then once more for a second SIGTERM/SIGKILL round of its own.
+ */
+const groupRunning = (pgid: number): boolean => {
+  try {
+    process.kill(-pgid, 0)
+  } catch {
+    // ESRCH: nobody left; EPERM: nobody to signal (a zombie-only group on macOS)
+    return false
+  }
+  if (process.platform !== "linux") return true
+  for (const entry of NodeFs.readdirSync("/proc")) {
+    const first = entry.charCodeAt(0)
+    if (first < 48 || first > 57) continue
+    let stat: string
+    try {
+      stat = NodeFs.readFileSync(`/proc/${entry}/stat`, "utf8")
+    } catch {
+      continue
+    }
+    // "pid (comm) state ppid pgrp ...", comm may hold spaces and parentheses
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ", 3)
+    if (Number(fields[2]) === pgid && fields[0] !== "Z" && fields[0] !== "X") return true
+  }
+  return false
+}
+
+const signalGroup = (pgid: number, signal: NodeJS.Signals): void => {
+  try {
+    process.kill(-pgid, signal)
+  } catch {
+    // already gone
+  }
 }
 
 const signalOf = (cause: unknown): string | undefined => {
@@ -219,9 +266,32 @@ export const stdio = Effect.fnUntraced(function*(
       yield* Queue.shutdown(lines)
       yield* Queue.end(outbound)
       const done = yield* handle.exitCode.pipe(Effect.timeoutOption(shutdownTimeout), Effect.option)
-      if (Option.isNone(done) || Option.isNone(done.value)) {
-        yield* handle.kill({ killSignal: "SIGTERM", forceKillAfter: shutdownTimeout }).pipe(Effect.ignore)
+      if (process.platform === "win32") {
+        if (Option.isNone(done) || Option.isNone(done.value)) {
+          yield* handle.kill({ killSignal: "SIGTERM", forceKillAfter: shutdownTimeout }).pipe(Effect.ignore)
+        }
+        return
       }
+      // The group is signalled here, not by `handle.kill`, so that its zombies
+      // do not count as running (see `groupRunning`); what codex left behind
+      // after exiting by itself gets SIGTERM too.
+      const pgid = handle.pid
+      const running = Effect.map(handle.isRunning, (leader) => leader || groupRunning(pgid)).pipe(
+        Effect.orElseSucceed(() => true)
+      )
+      const gone = running.pipe(
+        Effect.repeat({ while: (alive) => alive, schedule: Schedule.spaced(GROUP_POLL) }),
+        Effect.asVoid
+      )
+      for (const [signal, wait] of [["SIGTERM", shutdownTimeout], ["SIGKILL", KILL_GRACE]] as const) {
+        if (!(yield* running)) break
+        signalGroup(pgid, signal)
+        yield* gone.pipe(Effect.timeoutOption(wait))
+      }
+      // Nothing of the group runs: the spawner's own cleanup would signal it
+      // again and wait for its zombies (unref skips that for an exit code of
+      // 0 or a signal; it still runs after another exit code).
+      if (!(yield* running)) yield* Effect.ignore(handle.unref)
       void writer
     })
   )
