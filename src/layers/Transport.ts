@@ -107,11 +107,10 @@ const GROUP_POLL = Duration.millis(10)
 
 /**
  * Whether a process of group `pgid` still runs. Zombies do not count: an
- * exited helper of codex waits there for its reaper (init, once codex is
- * gone), which may reap late or, as a Node PID 1 in a container, never. A
- * group signal reaches zombies on Linux, so `kill(-pgid, 0)` alone (what the
- * spawner's own cleanup waits on) held teardown for its whole grace after
- * SIGKILL, then once more for a second SIGTERM/SIGKILL round of its own.
+ * exited helper of codex stays one until its reaper (init, once codex is
+ * gone) collects it, which some inits do late and a Node PID 1 in a container
+ * never does. On Linux a group signal reaches zombies, so `kill(-pgid, 0)`
+ * alone, which the spawner's own cleanup polls, takes them for running.
  */
 const groupRunning = (pgid: number): boolean => {
   try {
