@@ -11,10 +11,11 @@
  * @stability experimental
  * @since 0.1.0
  */
-import { Cause, Deferred, Layer, Duration, Effect, Option, Queue, Redacted, Scope, Stream } from "effect"
+import { Cause, Deferred, Duration, Effect, Layer, Option, Queue, Redacted, Schedule, Scope, Stream } from "effect"
 import * as ChildProcess from "effect/process/ChildProcess"
 import * as ChildProcessSpawner from "effect/process/ChildProcessSpawner"
 import * as Socket from "effect/socket/Socket"
+import * as NodeFs from "node:fs"
 import * as CodexError from "../schema/CodexError.ts"
 import * as Contract from "../services/Transport.ts"
 import * as Redact from "./internal/redact.ts"
@@ -101,6 +102,66 @@ export interface StdioOptions {
   readonly shutdownTimeout?: Duration.Input | undefined
 }
 
+/** How long teardown waits for the process group after SIGKILL (as the spawner does). */
+const KILL_GRACE = Duration.seconds(1)
+
+/** How often teardown looks whether the process group is gone. */
+const GROUP_POLL = Duration.millis(10)
+
+/**
+ * Whether a process of group `pgid` still runs. Zombies do not count: an
+ * exited helper of codex stays one until its reaper (init, once codex is
+ * gone) collects it, which some inits do late and a Node PID 1 in a container
+ * never does. On Linux a group signal reaches zombies, so `kill(-pgid, 0)`
+ * alone, which the spawner's own cleanup polls, takes them for running.
+ */
+const groupRunning = (pgid: number): boolean => {
+  try {
+    process.kill(-pgid, 0)
+  } catch {
+    // ESRCH: nobody left; EPERM: nobody to signal (a zombie-only group on macOS)
+    return false
+  }
+  if (process.platform !== "linux") return true
+  for (const entry of NodeFs.readdirSync("/proc")) {
+    const first = entry.charCodeAt(0)
+    if (first < 48 || first > 57) continue
+    let stat: string
+    try {
+      stat = NodeFs.readFileSync(`/proc/${entry}/stat`, "utf8")
+    } catch {
+      continue
+    }
+    // "pid (comm) state ppid pgrp ...", comm may hold spaces and parentheses
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ", 3)
+    if (Number(fields[2]) === pgid && fields[0] !== "Z" && fields[0] !== "X") return true
+  }
+  return false
+}
+
+/**
+ * Whether `pid` is a child of this process (Linux, from `/proc`): only then is
+ * its group ours to signal directly. A handle that is not an OS process of
+ * ours (a test double, another platform) is stopped through `handle.kill`.
+ */
+const isOwnChild = (pid: number): boolean => {
+  if (process.platform !== "linux") return false
+  try {
+    const stat = NodeFs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ", 2)[1]) === process.pid
+  } catch {
+    return false
+  }
+}
+
+const signalGroup = (pgid: number, signal: NodeJS.Signals): void => {
+  try {
+    process.kill(-pgid, signal)
+  } catch {
+    // already gone
+  }
+}
+
 const signalOf = (cause: unknown): string | undefined => {
   const text = String((cause as { cause?: unknown })?.cause ?? cause)
   return /signal: '?([A-Z0-9]+)'?/.exec(text)?.[1]
@@ -146,6 +207,9 @@ export const stdio = Effect.fnUntraced(function*(
   // from bytes with at most a few KiB held per line, and every secret we gave
   // the process is redacted before a line is logged or kept.
   const stderrLines = StderrTail.makeLineSplitter({ secrets: Redact.envSecrets(options.env) })
+  // decided while the child certainly exists (before anything can reap it)
+  const ownGroup = isOwnChild(handle.pid)
+
   const stderrTail = StderrTail.makeTail()
   const keepStderr = (lines: ReadonlyArray<string>) =>
     lines.length === 0 ? Effect.void : Effect.forEach(
@@ -228,9 +292,32 @@ export const stdio = Effect.fnUntraced(function*(
       yield* Queue.shutdown(lines)
       yield* Queue.end(outbound)
       const done = yield* handle.exitCode.pipe(Effect.timeoutOption(shutdownTimeout), Effect.option)
-      if (Option.isNone(done) || Option.isNone(done.value)) {
-        yield* handle.kill({ killSignal: "SIGTERM", forceKillAfter: shutdownTimeout }).pipe(Effect.ignore)
+      if (!ownGroup) {
+        if (Option.isNone(done) || Option.isNone(done.value)) {
+          yield* handle.kill({ killSignal: "SIGTERM", forceKillAfter: shutdownTimeout }).pipe(Effect.ignore)
+        }
+        return
       }
+      // The group is signalled here, not by `handle.kill`, so that its zombies
+      // do not count as running (see `groupRunning`); what codex left behind
+      // after exiting by itself gets SIGTERM too.
+      const pgid = handle.pid
+      const running = Effect.map(handle.isRunning, (leader) => leader || groupRunning(pgid)).pipe(
+        Effect.orElseSucceed(() => true)
+      )
+      const gone = running.pipe(
+        Effect.repeat({ while: (alive) => alive, schedule: Schedule.spaced(GROUP_POLL) }),
+        Effect.asVoid
+      )
+      for (const [signal, wait] of [["SIGTERM", shutdownTimeout], ["SIGKILL", KILL_GRACE]] as const) {
+        if (!(yield* running)) break
+        signalGroup(pgid, signal)
+        yield* gone.pipe(Effect.timeoutOption(wait))
+      }
+      // Nothing of the group runs: the spawner's own cleanup would signal it
+      // again and wait for its zombies (unref skips that for an exit code of
+      // 0 or a signal; it still runs after another exit code).
+      if (!(yield* running)) yield* Effect.ignore(handle.unref)
       void writer
     })
   )

@@ -12,11 +12,12 @@
  */
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Option, Stream } from "effect"
+import { Effect, Exit, Fiber, Option, Scope, Stream } from "effect"
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import * as AppServer from "../../src/layers/AppServer.ts"
+import * as Transport from "../../src/layers/Transport.ts"
 import { AppServerClient } from "../../src/services/AppServerClient.ts"
 import type * as CodexError from "../../src/schema/CodexError.ts"
 import { isAlive, offlineConfig, pidsWithEnv, tempCodexHome, tempDir, writeScript } from "../support/Home.ts"
@@ -404,6 +405,91 @@ function handle(m) {
   out({ id: m.id, error: { code: -32600, message: "unknown method " + m.method } })
 }
 `
+
+/**
+ * A stand-in for codex (perl) whose process group keeps a zombie after it exits.
+ * L, the leader, starts H, a live helper in its group (as codex starts git and
+ * lsb_release), and P, a process of a group of its own that starts Z, lets Z
+ * join L's group and exit, and never reaps it. Z stays a zombie in L's group as
+ * long as P runs: what an exited helper of codex is until its reaper (init, once
+ * codex is gone) gets to it, which some inits do late and a Node PID 1 never.
+ * P prints "L H P Z" once Z is a zombie; L exits on stdin EOF.
+ */
+const zombieGroup = String.raw`
+use strict;
+$| = 1;
+my $group = $$;
+sub quiet { open STDIN, "<", "/dev/null"; open STDOUT, ">", "/dev/null"; open STDERR, ">", "/dev/null" }
+my $h = fork() // die "fork: $!";
+if ($h == 0) { quiet(); exec "sleep", "60" }
+my $p = fork() // die "fork: $!";
+if ($p == 0) {
+  setpgrp(0, 0) or die "setpgrp: $!";
+  my $z = fork() // die "fork: $!";
+  if ($z == 0) { setpgrp(0, $group) or die "setpgrp: $!"; exit 0 }
+  while (1) {
+    open my $f, "<", "/proc/$z/stat" or die "stat: $!";
+    my $stat = <$f>;
+    close $f;
+    last if $stat =~ /\) Z /;
+    select(undef, undef, undef, 0.005);
+  }
+  print "$group $h $$ $z\n";
+  quiet();
+  sleep 60;
+  exit 0;
+}
+while (<STDIN>) {}
+exit 0;
+`
+
+/** State letter and process group of a pid, from /proc (undefined once it is reaped). */
+const procState = (pid: number): { readonly state: string; readonly pgrp: number } | undefined => {
+  try {
+    const stat = NodeFs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return { state: state!, pgrp: Number(pgrp) }
+  } catch {
+    return undefined
+  }
+}
+
+describe("Reliability: teardown of the process group", () => {
+  it.live("a zombie left in the process group (its parent never reaps it): teardown stops the live helper and does not wait for the zombie", () =>
+    Effect.gen(function*() {
+      // Long, so that waiting for the zombie (forceKillAfter, then the spawner's grace) cannot pass for a quick teardown.
+      const shutdownTimeout = 5_000
+      let outsider: number | undefined
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          if (outsider !== undefined) process.kill(outsider, "SIGKILL")
+        })
+      )
+      const scope = yield* Scope.make()
+      const transport = yield* Transport.stdio({
+        command: "perl",
+        args: ["-e", zombieGroup],
+        shutdownTimeout: `${shutdownTimeout} millis`
+      }).pipe(Scope.provide(scope))
+      const line = yield* transport.incoming.pipe(Stream.runHead, Effect.timeout("10 seconds"))
+      const [leader, helper, parent, zombie] = Option.getOrThrow(line).split(" ").map(Number) as [number, number, number, number]
+      outsider = parent
+      assert.deepStrictEqual(procState(zombie), { state: "Z", pgrp: leader })
+      assert.strictEqual(procState(helper)?.pgrp, leader)
+      assert.notStrictEqual(procState(helper)?.state, "Z")
+      assert.notStrictEqual(procState(parent)?.pgrp, leader)
+
+      const started = Date.now()
+      yield* Scope.close(scope, Exit.void)
+      const elapsed = Date.now() - started
+      console.log(`[reliability] group with a zombie torn down in ${elapsed} ms (shutdownTimeout ${shutdownTimeout} ms)`)
+      // the helper was signalled: gone, or a zombie itself
+      assert.include([undefined, "Z"], procState(helper)?.state, "the live helper is stopped")
+      // the group never emptied, so a wait for it to empty would have run to its end
+      assert.deepStrictEqual(procState(zombie), { state: "Z", pgrp: leader })
+      assert.isBelow(elapsed, shutdownTimeout)
+    }).pipe(Effect.provide(NodeServices.layer)))
+})
 
 describe("Reliability: a real process that writes garbage", () => {
   it.live("garbage, empty, 16 MiB lines, batches, unknown ids and notifications: connection stays up, nothing valid lost", () =>

@@ -54,9 +54,10 @@ const hangOn = (prompt: string, answer: string): ReadonlyArray<LocalModel.Step> 
 
 /**
  * A stdio proxy in front of the real codex that holds every `turn/start`
- * response back until the next `turn/completed` has been passed on (or 2 s):
- * the client then sees a whole (instant) turn before the response that names
- * it, the case the router buffers for (argv: real binary, log file, hold ms). The real binary over a local pipe
+ * response back until the next `turn/completed` has been passed on (or, when
+ * given a hold in ms, until that long has passed): the client then sees a whole
+ * (instant) turn before the response that names it, the case the router buffers
+ * for (argv: real binary, log file, hold ms or "none"). The real binary over a local pipe
  * never does this on its own (it answers first, and the SDK claims the turn
  * before routing its events), so without the proxy that path is not exercised.
  */
@@ -91,7 +92,8 @@ readline.createInterface({ input: child.stdout }).on("line", (line) => {
   try { message = JSON.parse(line) } catch { return out(line) }
   if (message.method === undefined && starts.has(message.id)) {
     starts.delete(message.id)
-    held.set(message.id, { line, timer: setTimeout(() => { held.delete(message.id); out(line); appendFileSync(log, "timeout\\n") }, Number(holdMs)) })
+    const release = () => { held.delete(message.id); out(line); appendFileSync(log, "timeout\\n") }
+    held.set(message.id, { line, timer: holdMs === "none" ? undefined : setTimeout(release, Number(holdMs)) })
     return
   }
   out(line)
@@ -100,8 +102,12 @@ readline.createInterface({ input: child.stdout }).on("line", (line) => {
 child.on("exit", (code, signal) => { flush("exit"); process.exit(code ?? 1) })
 `
 
-/** {@link Real.layer} with the reordering proxy; `log` lists one line per held response and why it was released. */
-const reorderedLayer = (script: ReadonlyArray<LocalModel.Step>, log: { path: string }, holdMs = 2000) =>
+/**
+ * {@link Real.layer} with the reordering proxy; `log` lists one line per held response and why it was released.
+ * Without `holdMs` a response waits for its `turn/completed` however long the turn takes (a timer would let it
+ * go early on a slow machine and so undo the reordering the test is about); the test's own timeout bounds it.
+ */
+const reorderedLayer = (script: ReadonlyArray<LocalModel.Step>, log: { path: string }, holdMs?: number) =>
   Layer.unwrap(Effect.gen(function*() {
     const dir = yield* Effect.acquireRelease(
       Effect.sync(() => NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "effect-codex-proxy-"))),
@@ -117,7 +123,7 @@ const reorderedLayer = (script: ReadonlyArray<LocalModel.Step>, log: { path: str
       codexPath,
       `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(proxy)} ${JSON.stringify(binary.command)} ${
         JSON.stringify(log.path)
-      } ${holdMs} ${binary.prefixArgs.map((a) => JSON.stringify(a)).join(" ")} "$@"\n`,
+      } ${holdMs ?? "none"} ${binary.prefixArgs.map((a) => JSON.stringify(a)).join(" ")} "$@"\n`,
       { mode: 0o755 }
     )
     return Real.layer(script, {

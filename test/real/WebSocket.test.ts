@@ -15,7 +15,7 @@ import * as NodePath from "node:path"
 import * as AppServer from "../../src/layers/AppServer.ts"
 import { AppServerClient } from "../../src/services/AppServerClient.ts"
 import type * as CodexError from "../../src/schema/CodexError.ts"
-import { pidsWithEnv, tempCodexHome, tempDir } from "../support/Home.ts"
+import { awaitNoPidsWithEnv, tempCodexHome, tempDir } from "../support/Home.ts"
 import * as CodexBinary from "../support/CodexBinary.ts"
 import { exitReason } from "../support/Errors.ts"
 
@@ -49,6 +49,8 @@ interface WsServer {
   readonly codexHome: string
   readonly pid: number
   readonly stderr: ReadonlyArray<string>
+  /** Waits for the server process's exit event (Node has reaped it). */
+  readonly exited: Effect.Effect<void>
 }
 
 /**
@@ -102,7 +104,9 @@ const wsServer = (extraArgs: ReadonlyArray<string> = []) =>
       })
     )
     const readyMs = Date.now() - started
-    return { url, port, codexHome, pid: handle.pid, stderr, readyMs } as WsServer & { readonly readyMs: number }
+    // exitCode fails for an exit by signal: either way the process has exited
+    const exited = Effect.ignore(handle.exitCode)
+    return { url, port, codexHome, pid: handle.pid, stderr, exited, readyMs } as WsServer & { readonly readyMs: number }
   })
 
 const withWs = <A, E, R>(
@@ -244,6 +248,7 @@ describe("AppServer.layerWebSocket (real binary, --listen ws://)", () => {
   live("the server killed mid-connection: pending requests, subscribers and later requests fail with TransportError", () =>
     Effect.gen(function*() {
       const server = yield* wsServer()
+      let killedAt = 0
       yield* withWs({ url: server.url }, (client) =>
         Effect.gen(function*() {
           const events = yield* client.subscribe
@@ -258,8 +263,9 @@ describe("AppServer.layerWebSocket (real binary, --listen ws://)", () => {
             ))
           yield* waitFor(() => settled.length >= 1, 10_000)
           const pendingAtKill = total - settled.length
-          const killedAt = Date.now()
-          process.kill(server.pid, "SIGKILL")
+          killedAt = Date.now()
+          // The whole group: codex runs helpers (git, lsb_release) during thread/start.
+          process.kill(-server.pid, "SIGKILL")
           yield* Effect.forEach(fibers, Fiber.join, { discard: true }).pipe(Effect.timeout("10 seconds"))
           const failed = settled.filter((s) => Exit.isFailure(s.exit))
           const lastFailure = Math.max(...failed.map((s) => s.at)) - killedAt
@@ -279,7 +285,12 @@ describe("AppServer.layerWebSocket (real binary, --listen ws://)", () => {
           assert.isBelow(Date.now() - before, 20)
           assert.strictEqual((yield* client.awaitClosed).reason._tag, "TransportError")
         }))
-      assert.deepStrictEqual(pidsWithEnv("CODEX_HOME", server.codexHome), [])
+      // A SIGKILL takes effect, and the killed are reaped, asynchronously: a closed socket
+      // does not mean its process (still less a helper) is gone. So: the server's exit event,
+      // then no process of its CODEX_HOME, both within the bound the failures had (1 s of the kill).
+      const deadline = killedAt + 1_000
+      yield* server.exited.pipe(Effect.timeout(Math.max(0, deadline - Date.now())))
+      assert.deepStrictEqual(yield* awaitNoPidsWithEnv("CODEX_HOME", server.codexHome, Math.max(0, deadline - Date.now())), [])
     }))
 
   live("--ws-auth capability-token: the token opens the connection, a wrong one fails and is never shown", () =>
