@@ -56,6 +56,8 @@ const itemEvent = (item: Item, completed: boolean): PageEvent | undefined => {
       }
     case "agentMessage":
       return completed ? { event: "message", data: { itemId: item.id, text: item.text, phase: item.phase ?? null } } : undefined
+    case "reasoning": // its deltas are the reasoning step
+      return undefined
     default: {
       const line = completed ? undefined : TurnEvent.describe({ _tag: "ItemStarted", item } as TurnEvent.TurnEvent)
       return line === undefined ? undefined : { event: "progress", data: { line } }

@@ -149,9 +149,12 @@ const step = (key, make) => {
   return node
 }
 
-const diffView = (target, diff) => {
-  target.replaceChildren(...diff.split("\n").map((line) => {
-    const kind = line.startsWith("+++") || line.startsWith("---")
+// A unified diff, or (`every`: "add" / "del") a whole file added or deleted, as codex reports those.
+const diffView = (target, diff, every) => {
+  target.replaceChildren(...diff.replace(/\n$/, "").split("\n").map((line) => {
+    const kind = every !== undefined
+      ? every
+      : line.startsWith("+++") || line.startsWith("---")
       ? ""
       : line.startsWith("+")
       ? "add"
@@ -163,6 +166,23 @@ const diffView = (target, diff) => {
     return el("span", { class: kind }, `${line}\n`)
   }))
 }
+
+// Answers are Markdown: fenced blocks and `inline code` are shown as code, the rest as text.
+const markdown = (target, text) => {
+  const parts = text.split("```")
+  target.replaceChildren(...parts.map((part, i) => {
+    if (i % 2 === 1) return el("pre", {}, el("code", {}, part.replace(/^[\w-]*\n/, "").replace(/\n$/, "")))
+    return el("span", {}, ...part.split(/`([^`\n]+)`/).map((piece, j) => (j % 2 === 1 ? el("code", {}, piece) : piece)))
+  }))
+}
+
+// The answer step of a message item; its Markdown is re-rendered from the text so far.
+const answerStep = (itemId) =>
+  step(`answer-${itemId}`, () => {
+    const node = el("li", { class: "step answer" }, el("span", { class: "kind" }, "answer"), el("div", { class: "answer", testid: "answer" }))
+    node.dataset.text = ""
+    return node
+  })
 
 const handlers = {
   turn: (data) => {
@@ -206,7 +226,7 @@ const handlers = {
     status.className = `status ${data.status}`
     node.querySelector(".changes").replaceChildren(...data.changes.map((change) => {
       const pre = el("pre", { class: "diff" })
-      diffView(pre, change.diff)
+      diffView(pre, change.diff, change.kind === "add" ? "add" : change.kind === "delete" ? "del" : undefined)
       return el("div", {}, el("code", {}, `${change.kind} ${shortPath(change.path)}`), pre)
     }))
   },
@@ -243,14 +263,14 @@ const handlers = {
     if (data.decision !== undefined) outcome.textContent = data.decision === "accept" ? "accepted" : "declined"
   },
   delta: (data) => {
-    const node = step(`answer-${data.itemId}`, () =>
-      el("li", { class: "step answer" }, el("span", { class: "kind" }, "answer"), el("div", { class: "answer", testid: "answer" })))
-    node.querySelector(".answer").append(data.text)
+    const node = answerStep(data.itemId)
+    node.dataset.text += data.text
+    markdown(node.querySelector(".answer"), node.dataset.text)
   },
   message: (data) => {
-    const node = step(`answer-${data.itemId}`, () =>
-      el("li", { class: "step answer" }, el("span", { class: "kind" }, "answer"), el("div", { class: "answer", testid: "answer" })))
-    node.querySelector(".answer").textContent = data.text
+    const node = answerStep(data.itemId)
+    node.dataset.text = data.text
+    markdown(node.querySelector(".answer"), data.text)
   },
   diff: () => {},
   usage: () => {},
@@ -261,7 +281,8 @@ const handlers = {
       actions.replaceWith(el("div", { class: "muted", testid: "approval-outcome" }, "the turn ended"))
     }
     $("final").hidden = false
-    $("final-answer").textContent = data.finalResponse ?? (data.error ? `Failed: ${data.error}` : "(no answer)")
+    if (data.finalResponse !== null) markdown($("final-answer"), data.finalResponse)
+    else $("final-answer").textContent = data.error ? `Failed: ${data.error}` : "(no answer)"
     diffView($("final-diff"), data.diff === "" ? "(no file changed)" : data.diff)
     const meta = []
     if (data.durationMs != null) meta.push(`${(data.durationMs / 1000).toFixed(1)} s`)
@@ -275,6 +296,7 @@ const watch = (turnId) => {
   if (current !== null) current.source.close()
   $("empty").hidden = true
   $("run").hidden = false
+  $("run").dataset.turnId = turnId
   $("timeline").replaceChildren()
   $("final").hidden = true
   $("run-title").textContent = ""
