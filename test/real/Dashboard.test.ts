@@ -193,6 +193,7 @@ describe("dashboard in chromium (LocalModel, real codex)", () => {
   let server: Server | undefined
   let browser: { context: BrowserContext; userDataDir: string } | undefined
   let page: Page
+  let interruptedTurn = ""
   // Alerts the page raised (a request it sent failed) and errors its script threw: none expected.
   const problems: Array<string> = []
   const assertNoProblems = () => assert.deepStrictEqual(problems, [], "the page reported errors")
@@ -286,7 +287,7 @@ describe("dashboard in chromium (LocalModel, real codex)", () => {
 
   it("Interrupt stops a second run that waits for an approval", { timeout: TEST_TIMEOUT_MS }, async () => {
     assert.isDefined(server, "the server started")
-    await startsTurn(page, () => testid(page, "fix-SHOP-102").click())
+    interruptedTurn = await startsTurn(page, () => testid(page, "fix-SHOP-102").click())
     const approval = testid(page, "approval")
     await approval.waitFor({ timeout: TURN_TIMEOUT_MS })
     assert.include(await testid(page, "run-title").textContent(), "SHOP-102")
@@ -321,6 +322,66 @@ describe("dashboard in chromium (LocalModel, real codex)", () => {
     assertNoProblems()
   })
 
+  it("the API refuses what it cannot do, with a status and a message; events replay after Last-Event-ID", {
+    timeout: TEST_TIMEOUT_MS
+  }, async () => {
+    assert.isDefined(server, "the server started")
+    const call = async (method: string, path: string, body?: unknown) => {
+      const response = await fetch(`${server!.url}${path}`, {
+        method,
+        headers: body === undefined ? {} : { "content-type": "application/json" },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) })
+      })
+      return { status: response.status, text: await response.text() }
+    }
+    const refused = async (method: string, path: string, body: unknown, status: number, message: RegExp) => {
+      const response = await call(method, path, body)
+      assert.strictEqual(response.status, status, `${method} ${path}: ${response.text}`)
+      assert.match(String((JSON.parse(response.text) as { error?: unknown }).error), message, `${method} ${path}`)
+    }
+    await refused("POST", "/api/tickets/NOPE-1/fix", undefined, 404, /no ticket NOPE-1/)
+    await refused("GET", "/api/turns/not-a-turn/events", undefined, 404, /no turn not-a-turn/)
+    await refused("POST", `/api/turns/${interruptedTurn}/interrupt`, undefined, 409, /has ended/)
+    await refused("POST", `/api/turns/${interruptedTurn}/approvals`, { requestId: 0, decision: "maybe" }, 400, /decision/)
+    const threads = JSON.parse((await call("GET", "/api/threads")).text) as Array<{ threadId: string; name: string }>
+    const first = threads.find((thread) => thread.name.startsWith("SHOP-101"))!
+    await refused("POST", `/api/threads/${first.threadId}/turns`, { prompt: "" }, 400, /prompt/)
+
+    // The interrupted turn's approval was dropped with its turn: nothing waits for an answer.
+    const replay = (await call("GET", `/api/turns/${interruptedTurn}/events`)).text
+    const approval = /event: approval\ndata: (.*)/.exec(replay)
+    assert.isNotNull(approval, replay)
+    const { requestId } = JSON.parse(approval![1]!) as { requestId: number | string }
+    await refused("POST", `/api/turns/${interruptedTurn}/approvals`, { requestId, decision: "accept" }, 404, /nothing waits/)
+
+    // A reconnecting EventSource gets what follows the last id it saw, nothing before.
+    const ids = [...replay.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]))
+    assert.deepStrictEqual(ids, ids.map((_, i) => i), "ids count from 0")
+    const response = await fetch(`${server!.url}/api/turns/${interruptedTurn}/events`, { headers: { "last-event-id": "2" } })
+    const after = [...(await response.text()).matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]))
+    assert.deepStrictEqual(after, ids.slice(3))
+    assert.match(replay, /event: done\ndata: \{"status":"interrupted"/)
+
+    // One turn at a time on a thread: a follow-up waits for the running turn to end.
+    const started = JSON.parse((await call("POST", "/api/tickets/SHOP-103/fix")).text) as { threadId: string; turnId: string }
+    const live = await fetch(`${server!.url}/api/turns/${started.turnId}/events`)
+    const reader = live.body!.pipeThrough(new TextDecoderStream()).getReader()
+    let seen = ""
+    while (!seen.includes("event: approval\n")) {
+      const chunk = await reader.read()
+      assert.isFalse(chunk.done, `the turn ended before asking:\n${seen}`)
+      seen += chunk.value
+    }
+    await refused("POST", `/api/threads/${started.threadId}/turns`, { prompt: "And also" }, 409, /a turn is running/)
+    assert.strictEqual((await call("POST", `/api/turns/${started.turnId}/interrupt`)).status, 204)
+    while (!seen.includes("event: done\n")) {
+      const chunk = await reader.read()
+      if (chunk.done) break
+      seen += chunk.value
+    }
+    assert.match(seen, /event: done\ndata: \{"status":"interrupted"/)
+  })
+
   it("serves 10 tasks in a row on the embedded model", { timeout: TEST_TIMEOUT_MS }, async () => {
     assert.isDefined(server, "the server started")
     const tickets = ["SHOP-101", "SHOP-102", "SHOP-103", "SHOP-104"]
@@ -332,8 +393,8 @@ describe("dashboard in chromium (LocalModel, real codex)", () => {
       assert.include(answer, "I ran ls (exit code 0).", `task ${i + 1}`)
       assert.include(answer, "I wrote LOCALMODEL_NOTES.md", `task ${i + 1}`)
     }
-    // 2 threads before, 10 now, each listed.
-    await page.waitForFunction(() => document.querySelectorAll("[data-testid=thread]").length === 12, undefined, {
+    // 3 threads before, 10 now, each listed.
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=thread]").length === 13, undefined, {
       timeout: 10_000
     })
     assertNoProblems()
