@@ -10,7 +10,8 @@
  * - `threads` lists the workspace's stored threads (`Codex.listThreads`, so threads of an earlier
  *   run of the server are listed too when `CODEX_HOME` is kept) with what this process saw of them.
  *
- * Closing the layer's Scope (the server stops) interrupts every running turn.
+ * Closing the layer's Scope (the server stops) interrupts every running turn. What this process saw of
+ * its turns stays in memory for its lifetime (a few kilobytes a turn): enough for a dashboard, not an archive.
  */
 import { Cause, Context, Data, Deferred, Effect, Exit, FiberSet, Layer, PubSub, Stream } from "effect"
 import type * as Take from "effect/Take"

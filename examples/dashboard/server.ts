@@ -40,7 +40,7 @@
  * LOCALMODEL_NOTES.md in the workspace, then says what happened.
  */
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
-import { Config, Console, Effect, Layer, Schema, Stream } from "effect"
+import { Config, Console, Effect, Layer, Option, Schema, Stream } from "effect"
 import { Sse } from "effect/encoding"
 import {
   type HttpBody,
@@ -179,7 +179,7 @@ const approvals = Approvals.layer({ commandExecution: Approvals.manual, fileChan
 const program = Effect.gen(function*() {
   const port = yield* Config.Int("PORT").pipe(Config.withDefault(8788))
   const given = yield* Config.String("WORKSPACE").pipe(Config.option)
-  const workspace = given._tag === "Some" ? Path.resolve(given.value) : yield* scratchWorkspace
+  const workspace = Option.isSome(given) ? Path.resolve(given.value) : yield* scratchWorkspace
   const ticketsFile = yield* Config.String("TICKETS").pipe(Config.withDefault(Path.join(HERE, "tickets.json")))
   const tickets = yield* Tickets.load(ticketsFile)
   const backend = yield* Backend.Backend

@@ -170,10 +170,10 @@ const recordGrowth = (page: Page) =>
 const growth = (page: Page) =>
   page.evaluate(() => (window as unknown as { growth: { answer: Array<number>; reasoning: Array<number> } }).growth)
 
-/** Several lengths on the way to the final one, each longer than the one before: the text arrived in pieces. */
-const assertStreamed = (lengths: ReadonlyArray<number>, what: string) => {
+/** At least `steps` lengths on the way to the final one, each longer than the one before: the text arrived in pieces. */
+const assertStreamed = (lengths: ReadonlyArray<number>, what: string, steps: number) => {
   const seen = lengths.filter((n) => n > 0)
-  assert.isAtLeast(seen.length, 5, `${what} grew in ${seen.length} steps: ${seen.join(", ")}`)
+  assert.isAtLeast(seen.length, steps, `${what} grew in ${seen.length} steps: ${seen.join(", ")}`)
   for (let i = 1; i < seen.length; i++) assert.isAbove(seen[i]!, seen[i - 1]!, `${what}: ${seen.join(", ")}`)
 }
 
@@ -242,7 +242,8 @@ describe("dashboard in chromium (LocalModel, real codex)", () => {
     await approval.waitFor({ timeout: TURN_TIMEOUT_MS })
     assert.include(await testid(page, "run-status").textContent(), "running")
     assert.include(await approval.textContent(), "$ ls")
-    assertStreamed((await growth(page)).reasoning, "the reasoning before the approval")
+    // 11 words a frame apart; a busy machine may deliver a few of them together
+    assertStreamed((await growth(page)).reasoning, "the reasoning before the approval", 3)
     // The command waits for the answer: it has not run.
     assert.strictEqual(await testid(page, "command-output").textContent(), "")
 
@@ -266,7 +267,7 @@ describe("dashboard in chromium (LocalModel, real codex)", () => {
       ["ls", "README.md\npackage.json\nsrc\ntest", "LOCALMODEL_NOTES.md"]
     )
     assert.strictEqual(await testid(page, "answer").textContent(), answer, "the streamed answer is the final one")
-    assertStreamed((await growth(page)).answer, "the answer")
+    assertStreamed((await growth(page)).answer, "the answer", 10) // about 45 words
     const diff = await testid(page, "final-diff").textContent()
     assert.include(diff, "+++ b/LOCALMODEL_NOTES.md")
     assert.include(diff, "+- Fix this bug: Cart total ignores quantities (SHOP-101).")
