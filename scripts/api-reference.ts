@@ -54,6 +54,7 @@ export const OUTPUT = "docs/api-reference.md"
 const ENTRY_POINTS = [
   { specifier: "effect-codex", file: "src/index.ts" },
   { specifier: "effect-codex/testing", file: "src/testing.ts" },
+  { specifier: "effect-codex/ai", file: "src/ai.ts" },
   { specifier: "effect-codex/schema", file: "src/schema/index.ts" }
 ] as const
 
