@@ -64,13 +64,13 @@
  *
  * @since 0.1.0
  */
-import { Deferred, Effect, Layer, Result, Stream } from "effect"
+import { Deferred, Effect, Exit, Layer, Result, Stream } from "effect"
 import { AiError, LanguageModel, Model, OpenAiStructuredOutput, Tool, Toolkit } from "effect/ai"
 import type * as Schema from "effect/Schema"
 import * as OutputSchema from "../schema/OutputSchema.ts"
 import type * as TurnEvent from "../streams/TurnEvent.ts"
 import * as Codex from "./Codex.ts"
-import { toAiError } from "./internal/aiErrors.ts"
+import { MODULE, toAiError } from "./internal/aiErrors.ts"
 import * as Parts from "./internal/aiParts.ts"
 import * as Plan from "./internal/aiPrompt.ts"
 import { type Call, clientToolParts, Threads, toolProblem } from "./internal/aiSession.ts"
@@ -197,7 +197,7 @@ const BUILTINS: Record<string, keyof Parts.Builtins> = {
 }
 
 const failWith = (method: Method, reason: AiError.AiErrorReason) =>
-  Effect.fail(AiError.make({ module: "CodexLanguageModel", method, reason }))
+  Effect.fail(AiError.make({ module: MODULE, method, reason }))
 
 /** Checks a request and resolves what it needs before anything is sent. */
 const prepare = Effect.fnUntraced(function*(method: Method, options: LanguageModel.ProviderOptions) {
@@ -256,7 +256,7 @@ const prepare = Effect.fnUntraced(function*(method: Method, options: LanguageMod
     ? undefined
     : yield* (Toolkit.make(...offered) as unknown as Effect.Effect<Toolkit.WithHandler<any>>)
 
-  const plan = Plan.plan(options.prompt, {
+  const plan = Plan.plan(method, options.prompt, {
     previousResponseId: options.previousResponseId,
     incrementalPrompt: options.incrementalPrompt
   })
@@ -313,7 +313,7 @@ export const make = Effect.fnUntraced(function*(options: Options = {}) {
       builtins: request.builtins,
       clientTools: clientToolParts(request.call, stamp)
     }
-    return { turn, context }
+    return { turn, context, acquired }
   })
 
   // A tool whose failureMode is "error" failed: the request fails with its error, as effect/ai's own
@@ -323,19 +323,21 @@ export const make = Effect.fnUntraced(function*(options: Options = {}) {
   const generateText = (providerOptions: LanguageModel.ProviderOptions) =>
     Effect.scoped(Effect.gen(function*() {
       const request = yield* prepare("generateText", providerOptions)
-      const { context, turn } = yield* startTurn(request, providerOptions)
-      const result = yield* Effect.raceFirst(
-        turn.result.pipe(Effect.mapError((error) => toAiError("generateText", error))),
-        toolFailure(request.call)
-      )
-      if (Deferred.isDoneUnsafe(request.call.failed)) return yield* toolFailure(request.call)
-      const events = yield* Stream.runCollect(turn.events).pipe(
-        Effect.mapError((error) => toAiError("generateText", error))
-      )
-      const usages = Array.from(events).flatMap((event: TurnEvent.TurnEvent) =>
-        event._tag === "TokenUsageUpdated" ? [event.tokenUsage] : []
-      )
-      return Parts.partsOfTurn(context, result, Parts.turnUsage(usages), request.format)
+      const { acquired, context, turn } = yield* startTurn(request, providerOptions)
+      return yield* Effect.gen(function*() {
+        const result = yield* Effect.raceFirst(
+          turn.result.pipe(Effect.mapError((error) => toAiError("generateText", error))),
+          toolFailure(request.call)
+        )
+        if (Deferred.isDoneUnsafe(request.call.failed)) return yield* toolFailure(request.call)
+        const events = yield* Stream.runCollect(turn.events).pipe(
+          Effect.mapError((error) => toAiError("generateText", error))
+        )
+        const usages = Array.from(events).flatMap((event: TurnEvent.TurnEvent) =>
+          event._tag === "TokenUsageUpdated" ? [event.tokenUsage] : []
+        )
+        return Parts.partsOfTurn(context, result, Parts.turnUsage(usages), request.format)
+      }).pipe(Effect.onExit((exit) => Exit.isFailure(exit) ? Effect.sync(() => acquired.abandoned(turn.id)) : Effect.void))
     }))
 
   const streamText = (providerOptions: LanguageModel.ProviderOptions) =>

@@ -450,6 +450,24 @@ describe("CodexLanguageModel (CodexTest)", () => {
       CodexTest.reply((turn) => `heard: ${turn.text}`)
     ])))
 
+  it.effect("Chat: a retry after a failed turn stays on the thread", () =>
+    Effect.gen(function*() {
+      const chat = yield* Chat.empty
+      yield* chat.generateText({ prompt: "one" })
+      const error = yield* aiErrorOf(chat.generateText({ prompt: "two" }))
+      assert.strictEqual(error.reason._tag, "RateLimitError")
+      const retried = yield* chat.generateText({ prompt: "two" })
+      assert.strictEqual(retried.text, "2")
+      const [a, b, c] = yield* turnStarts
+      assert.strictEqual(b?.threadId, a?.threadId)
+      assert.strictEqual(c?.threadId, a?.threadId)
+      assert.deepStrictEqual(texts(c), ["two"])
+    }).pipe(provide([
+      CodexTest.reply("1"),
+      CodexTest.fail("exceeded retry limit, last status: 429", { responseTooManyFailedAttempts: { httpStatusCode: 429 } }),
+      CodexTest.reply("2")
+    ])))
+
   it.effect("a history without this provider's stamps is replayed into a new ephemeral thread", () =>
     Effect.gen(function*() {
       yield* LanguageModel.generateText({

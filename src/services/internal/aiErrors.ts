@@ -188,11 +188,3 @@ export const reasonOf = (error: CodexError.CodexError): AiError.AiErrorReason =>
  */
 export const toAiError = (method: string, error: CodexError.CodexError): AiError.AiError =>
   AiError.make({ module: MODULE, method, reason: reasonOf(error) })
-
-/**
- * An AiError of `CodexLanguageModel.<method>` with a given reason.
- *
- * @internal
- */
-export const fail = (method: string, reason: AiError.AiErrorReason): AiError.AiError =>
-  AiError.make({ module: MODULE, method, reason })

@@ -17,6 +17,7 @@
  */
 import { Predicate, Result } from "effect"
 import { AiError, type Prompt } from "effect/ai"
+import { MODULE } from "./aiErrors.ts"
 import * as Base64 from "effect/encoding/Base64"
 import * as Input from "../../schema/Input.ts"
 
@@ -49,8 +50,7 @@ export interface Plan {
   readonly replayed: boolean
 }
 
-const invalid = (description: string) =>
-  AiError.make({ module: "CodexLanguageModel", method: "prompt", reason: new AiError.InvalidUserInputError({ description }) })
+const invalid = (description: string) => new AiError.InvalidUserInputError({ description })
 
 const stampOf = (options: Prompt.ProviderOptions | undefined): Stamp | undefined => {
   const value = options?.[PROVIDER_KEY]
@@ -105,7 +105,7 @@ class Items {
 }
 
 /** A file part of a user message: an image (by URL, data URL or local path), or text read inline. */
-const addFile = (items: Items, part: Prompt.FilePart): AiError.AiError | undefined => {
+const addFile = (items: Items, part: Prompt.FilePart): AiError.InvalidUserInputError | undefined => {
   const { data, mediaType } = part
   const name = part.fileName ?? "file"
   if (mediaType.startsWith("image/")) {
@@ -132,7 +132,7 @@ const addFile = (items: Items, part: Prompt.FilePart): AiError.AiError | undefin
 }
 
 /** The new part of a prompt (user and tool messages) as turn input. */
-const addNew = (items: Items, messages: ReadonlyArray<Prompt.Message>): AiError.AiError | undefined => {
+const addNew = (items: Items, messages: ReadonlyArray<Prompt.Message>): AiError.InvalidUserInputError | undefined => {
   for (const message of messages) {
     if (message.role === "user") {
       for (const part of message.content) {
@@ -156,7 +156,7 @@ const addNew = (items: Items, messages: ReadonlyArray<Prompt.Message>): AiError.
 }
 
 /** Earlier messages as a transcript, for a thread that has not seen them. */
-const addHistory = (items: Items, messages: ReadonlyArray<Prompt.Message>): AiError.AiError | undefined => {
+const addHistory = (items: Items, messages: ReadonlyArray<Prompt.Message>): AiError.InvalidUserInputError | undefined => {
   items.add("<conversation_history>\nThe conversation so far, for context; answer the message after it.\n")
   for (const message of messages) {
     switch (message.role) {
@@ -230,9 +230,16 @@ export const instructionsOf = (prompt: Prompt.Prompt): string | undefined => {
  * provider), used when the prompt itself carries no stamp.
  */
 export const plan = (
+  method: string,
   prompt: Prompt.Prompt,
   previous: { readonly previousResponseId: string | undefined; readonly incrementalPrompt: Prompt.Prompt | undefined }
-): Result.Result<Plan, AiError.AiError> => {
+): Result.Result<Plan, AiError.AiError> => Result.mapError(planWith(prompt, previous), (reason) =>
+  AiError.make({ module: MODULE, method, reason }))
+
+const planWith = (
+  prompt: Prompt.Prompt,
+  previous: { readonly previousResponseId: string | undefined; readonly incrementalPrompt: Prompt.Prompt | undefined }
+): Result.Result<Plan, AiError.InvalidUserInputError> => {
   const messages = prompt.content
   let last = -1
   for (let i = messages.length - 1; i >= 0; i--) {

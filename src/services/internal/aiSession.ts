@@ -30,9 +30,8 @@ import * as OutputSchema from "../../schema/OutputSchema.ts"
 import type * as Codex from "../Codex.ts"
 import * as CodexTool from "../CodexTool.ts"
 import type * as Thread from "../Thread.ts"
-import type * as Turn from "../Turn.ts"
 import type * as Parts from "./aiParts.ts"
-import { fail, toAiError } from "./aiErrors.ts"
+import { MODULE, toAiError } from "./aiErrors.ts"
 import { PROVIDER_KEY } from "./aiPrompt.ts"
 import type * as Plan from "./aiPrompt.ts"
 
@@ -100,14 +99,16 @@ const encodeAiError = Schema.encodeUnknownSync(AiError.AiError)
 
 /** A failure result as the tool's `failureResultSchema` encodes it: an AiError. */
 const aiFailure = (name: string, reason: AiError.AiErrorReason) =>
-  encodeAiError(AiError.make({ module: "CodexLanguageModel", method: `${name}.handle`, reason }))
+  encodeAiError(AiError.make({ module: MODULE, method: `${name}.handle`, reason }))
 
-const needsApproval = (tool: Tool.Any, params: unknown, call: Call, toolCallId: string): Effect.Effect<boolean> => {
+// codex's call id does not reach a client tool's run (CodexTool passes the arguments only), so the
+// approval rule sees an empty toolCallId.
+const needsApproval = (tool: Tool.Any, params: unknown, call: Call): Effect.Effect<boolean> => {
   const rule = tool.needsApproval
   if (rule === undefined || rule === false) return Effect.succeed(false)
   if (rule === true) return Effect.succeed(true)
   return Effect.suspend(() => {
-    const decided = rule(params as never, { toolCallId, messages: call.messages })
+    const decided = rule(params as never, { toolCallId: "", messages: call.messages })
     return Effect.isEffect(decided) ? decided : Effect.succeed(decided)
   }).pipe(Effect.catchCause(() => Effect.succeed(true)))
 }
@@ -135,7 +136,7 @@ const answer = (slot: Slot, name: string, decoded: unknown): Effect.Effect<strin
       const text = `Invalid arguments for ${name}: ${description}`
       return record(text, false, aiFailure(name, new AiError.ToolParameterValidationError({ toolName: name, description })), true)
     }
-    return needsApproval(tool, decoded, call, name).pipe(
+    return needsApproval(tool, decoded, call).pipe(
       Effect.flatMap((approval) => {
         if (approval) {
           const reason = `${name} needs an approval, which a Codex turn cannot ask for: declined`
@@ -191,15 +192,39 @@ const codexTools = (slot: Slot, tools: ReadonlyArray<Tool.Any>): ReadonlyArray<C
  * it before the handler runs).
  */
 export const toolProblem = (tool: Tool.Any): string | undefined => {
+  if (problems.has(tool)) return problems.get(tool)
+  let problem: string | undefined
   if (Tool.isDynamic(tool) && tool.jsonSchema !== undefined) {
-    return "codex needs an Effect Schema for the parameters (a JSON Schema alone cannot decode the arguments)"
+    problem = "codex needs an Effect Schema for the parameters (a JSON Schema alone cannot decode the arguments)"
+  } else {
+    const derived = Effect.runSync(
+      Effect.result(OutputSchema.make(tool.parametersSchema as Schema.Top & { readonly DecodingServices: never }))
+    )
+    if (Result.isFailure(derived)) {
+      problem = `the parameters have no strict-mode JSON Schema (at ${derived.failure.path}: ${derived.failure.message})`
+    }
   }
-  const derived = Effect.runSync(
-    Effect.result(OutputSchema.make(tool.parametersSchema as Schema.Top & { readonly DecodingServices: never }))
-  )
-  return Result.isFailure(derived)
-    ? `the parameters have no strict-mode JSON Schema (at ${derived.failure.path}: ${derived.failure.message})`
-    : undefined
+  problems.set(tool, problem)
+  return problem
+}
+
+// Tools are usually module-level constants, checked and compiled once.
+const problems = new WeakMap<Tool.Any, string | undefined>()
+const decoders = new WeakMap<Tool.Any, (raw: unknown) => Result.Result<unknown, unknown>>()
+
+/** Raw arguments -> the tool's encoded parameters, decoded as codex's tool (strict mode) decoded them. */
+const decoderOf = (tool: Tool.Any) => {
+  let decode = decoders.get(tool)
+  if (decode === undefined) {
+    const parameters = tool.parametersSchema as Schema.Codec<unknown, unknown>
+    const strict = Schema.decodeUnknownResult(
+      OpenAiStructuredOutput.toCodecOpenAI(parameters).codec as Schema.Codec<unknown, unknown>
+    )
+    const encode = Schema.encodeUnknownResult(parameters)
+    decode = (raw) => Result.flatMap(strict(raw), (decoded) => encode(decoded))
+    decoders.set(tool, decode)
+  }
+  return decode
 }
 
 /**
@@ -208,18 +233,6 @@ export const toolProblem = (tool: Tool.Any): string | undefined => {
  * the tool declares them), the result from what {@link answer} recorded.
  */
 export const clientToolParts = (call: Call | undefined, stamp: Plan.Stamp): Parts.ClientTools => {
-  const decoders = new Map<Tool.Any, (raw: unknown) => Result.Result<unknown, unknown>>()
-  const decoderOf = (tool: Tool.Any) => {
-    let decode = decoders.get(tool)
-    if (decode === undefined) {
-      const parameters = tool.parametersSchema as Schema.Codec<unknown, unknown>
-      const strict = Schema.decodeUnknownResult(OpenAiStructuredOutput.toCodecOpenAI(parameters).codec as Schema.Codec<unknown, unknown>)
-      const encode = Schema.encodeUnknownResult(parameters)
-      decode = (raw) => Result.flatMap(strict(raw), (decoded) => encode(decoded))
-      decoders.set(tool, decode)
-    }
-    return decode
-  }
   const params = new Map<string, unknown>()
   const metadata = (itemId: string) => ({ [PROVIDER_KEY]: { ...stamp, itemId } })
   return {
@@ -290,6 +303,12 @@ export interface Acquired {
   readonly input: ReadonlyArray<Input.Item>
   /** Records the turn the request started (the thread's latest from now on). */
   readonly started: (turnId: string) => void
+  /**
+   * The request failed and its caller keeps no answer of that turn (`generateText`; a stream's
+   * consumer keeps what it got): the turn before it stays the thread's latest, so a retry of the same
+   * prompt continues the thread (which then holds the failed turn's message too) instead of replaying.
+   */
+  readonly abandoned: (turnId: string) => void
 }
 
 /** Thread options a resume accepts, taken from the model's `thread/start` options. */
@@ -340,10 +359,14 @@ export class Threads {
         entry.busy = true
         entry.slot.call = call
         this.remember(entry.thread.id, entry)
+        const before = entry.lastTurnId
         return {
           thread: entry.thread,
           input,
-          started: (turnId: string) => void (entry.lastTurnId = turnId)
+          started: (turnId: string) => void (entry.lastTurnId = turnId),
+          abandoned: (turnId: string) => {
+            if (entry.lastTurnId === turnId) entry.lastTurnId = before
+          }
         }
       }),
       () =>
@@ -457,9 +480,3 @@ export class Threads {
     )
   }
 }
-
-/** Fails with an AiError of `CodexLanguageModel.<method>`. */
-export const failWith = (method: string, reason: AiError.AiErrorReason) => Effect.fail(fail(method, reason))
-
-/** The options a turn of a request gets. */
-export type TurnOptions = Omit<Turn.Options, "model">
