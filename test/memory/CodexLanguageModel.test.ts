@@ -419,6 +419,39 @@ describe("CodexLanguageModel (CodexTest)", () => {
       CodexTest.turn(CodexTest.command("npm test"), CodexTest.reply("Fixed again."))
     ])))
 
+  it.effect("an MCP call codex makes is a provider-executed tool call with the MCP result (streamed: call at start, result at the end)", () =>
+    Effect.gen(function*() {
+      const parts = Array.from(yield* Stream.runCollect(
+        LanguageModel.streamText({ prompt: "Search the docs", toolkit: CodexLanguageModel.CodexTools })
+      ))
+      const calls = parts.filter((part) => part.type === "tool-call" || part.type === "tool-result")
+      assert.deepStrictEqual(calls.map((part) => part.type), ["tool-call", "tool-result"])
+      const [call, result] = calls as [Response.ToolCallPart<string, unknown>, Response.ToolResultPart<string, unknown, unknown>]
+      assert.strictEqual(call.name, "codex_mcp_tool_call")
+      assert.deepStrictEqual(call.params, { server: "docs", tool: "search", arguments: { q: "layers" } })
+      assert.deepStrictEqual(result.result, {
+        status: "completed",
+        content: [{ type: "text", text: "Layer.effect" }],
+        structuredContent: null,
+        error: null
+      })
+      assert.isTrue(result.providerExecuted)
+    }).pipe(provide([
+      CodexTest.turn(
+        CodexTest.custom("mcp", (turn) => {
+          const started = { type: "mcpToolCall", id: "mcp_1", server: "docs", tool: "search", arguments: { q: "layers" }, status: "inProgress" } as const
+          return turn.startItem(started).pipe(
+            Effect.andThen(turn.completeItem({
+              ...started,
+              status: "completed",
+              result: { content: [{ type: "text", text: "Layer.effect" }] }
+            }))
+          )
+        }),
+        CodexTest.reply("Use Layer.effect.")
+      )
+    ])))
+
   // ---------------------------------------------------------------------------
   // Conversations
   // ---------------------------------------------------------------------------
