@@ -204,6 +204,13 @@ const simple: Record<string, Expected> = {
       /items: userMessage, reasoning, commandExecution, agentMessage/
     ]
   },
+  "ai-chat": {
+    expect: [
+      /Your name is Ada, and you like Effect\.\n\(stop, 12 output tokens\)/,
+      /both turns ran on one codex thread \(/,
+      /history: system, user, assistant, user, assistant/
+    ]
+  },
   "multi-turn": { expect: [/Your first question was: what is the capital of France\?/, /has 3 turns/] },
   "resume": {
     expect: [/\[process 2\] resumed .*\("resume example", 1 turn so far\)/, /You asked me to remember 'pelican'/]
