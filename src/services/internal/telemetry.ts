@@ -51,8 +51,17 @@ export const withTraceContext = <A, E>(
 ): Effect.Effect<A, E> =>
   Effect.withFiber((fiber) => {
     const span = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
-    return f(span === undefined ? undefined : traceContextOf(span))
+    if (span === undefined) return f(undefined)
+    // requests in a row under one span (a loop in one operation) reuse its context
+    if (span !== lastSpan) {
+      lastSpan = span
+      lastTrace = traceContextOf(span)
+    }
+    return f(lastTrace)
   })
+
+let lastSpan: Tracer.AnySpan | undefined
+let lastTrace: Protocol.W3cTraceContext | undefined
 
 // =============================================================================
 // Requests in flight
