@@ -7,6 +7,7 @@
  * - {@link Thread} / {@link Turn}: run turns, stream their {@link TurnEvent}s.
  * - {@link Approvals} and {@link CodexTool}: answer codex's requests with Effects.
  * - {@link CodexError}: the one error, with a `reason`.
+ * - {@link Metrics}: the SDK's metrics (turns, tokens, requests, approvals).
  * - {@link Version}: the version of this package.
  *
  * @since 0.1.0
@@ -28,6 +29,8 @@ export * as CodexTool from "./services/CodexTool.ts"
 export * as Input from "./schema/Input.ts"
 /** @since 0.1.0 */
 export * as JsonRpc from "./schema/JsonRpc.ts"
+/** @since 0.1.0 */
+export * as Metrics from "./services/Metrics.ts"
 /** @since 0.1.0 */
 export * as OutputSchema from "./schema/OutputSchema.ts"
 /** @since 0.1.0 */

@@ -10,6 +10,7 @@
  * @stability experimental
  * @since 0.1.0
  */
+import type { W3cTraceContext } from "./generated/Protocol.gen.ts"
 
 /**
  * A JSON-RPC request id. codex numbers its own requests from 0.
@@ -127,13 +128,18 @@ export const parse = (line: string): Incoming => {
 }
 
 /**
- * Serializes a request.
+ * Serializes a request, with the W3C trace context of the caller's span in
+ * the envelope's `trace` field when one is given.
  *
  * @category encoding
  * @since 0.1.0
  */
-export const encodeRequest = (id: RequestId, method: string, params: unknown): string =>
-  JSON.stringify(params === undefined ? { id, method } : { id, method, params })
+export const encodeRequest = (id: RequestId, method: string, params: unknown, trace?: W3cTraceContext): string =>
+  JSON.stringify(
+    trace === undefined
+      ? (params === undefined ? { id, method } : { id, method, params })
+      : (params === undefined ? { id, method, trace } : { id, method, params, trace })
+  )
 
 /**
  * Serializes a notification.

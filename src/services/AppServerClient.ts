@@ -47,6 +47,7 @@ import { version } from "../schema/Version.ts"
 import * as CodexError from "../schema/CodexError.ts"
 import { InFlight } from "./internal/inflight.ts"
 import * as Checks from "./internal/options.ts"
+import * as Telemetry from "./internal/telemetry.ts"
 
 /**
  * A notification the pinned protocol knows, with decoded params.
@@ -477,9 +478,13 @@ export const make = Effect.fnUntraced(function*(
     Effect.forkScoped
   )
   yield* Effect.addFinalizer(() => terminate(CodexError.make(new CodexError.Closed())))
+  yield* Telemetry.trackInFlight(() => inFlight.size)
 
+  // Each request carries the caller's trace context, so codex's spans nest under the SDK's.
   const callOnce = (method: string, params: unknown, timeoutMs: number) =>
-    inFlight.call(method, (id) => JsonRpc.encodeRequest(id, method, params), timeoutMs)
+    Telemetry.withTraceContext((trace) =>
+      inFlight.call(method, (id) => JsonRpc.encodeRequest(id, method, params, trace), timeoutMs)
+    )
 
   const requestRaw = (
     method: string,
@@ -497,7 +502,7 @@ export const make = Effect.fnUntraced(function*(
       Effect.catchIf(isOverloaded, (first) => {
         let replay: CodexError.CodexError | undefined = first
         return Effect.suspend(() => {
-          if (replay === undefined) return callOnce(method, params, timeoutMs)
+          if (replay === undefined) return Effect.andThen(Telemetry.countOverloadRetry(method), callOnce(method, params, timeoutMs))
           const error = replay
           replay = undefined
           return Effect.fail(error)

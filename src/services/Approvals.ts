@@ -38,6 +38,7 @@ import * as Shell from "../schema/internal/shell.ts"
 import type { RequestId } from "../schema/JsonRpc.ts"
 import type * as AppServerClient from "./AppServerClient.ts"
 import * as ReadOnlyCommands from "./internal/readOnlyCommands.ts"
+import * as Telemetry from "./internal/telemetry.ts"
 
 /**
  * Context given to a handler with the params: which request this is.
@@ -288,7 +289,7 @@ export const make = <R = never>(handlers: Handlers<R> = {}): Effect.Effect<Servi
     const answerOf = (waiting: Map<RequestId, Waiting>, request: AppServerClient.ServerRequest): Effect.Effect<unknown> => {
       const fallback = defaultResponse(request.method)
       const { handler, wrap } = handlerFor(request.method)
-      if (handler === undefined) return Effect.succeed(fallback)
+      if (handler === undefined) return Telemetry.trackApproval(request, Effect.succeed(fallback))
       const run: Effect.Effect<unknown, unknown> = isManual(handler)
         ? awaitManual(waiting, request)
         : (Effect.suspend(() => handler(request.params, { requestId: request.id, method: request.method })).pipe(
@@ -309,7 +310,8 @@ export const make = <R = never>(handlers: Handlers<R> = {}): Effect.Effect<Servi
             `codex: the ${request.method} handler failed; declined`,
             cause
           ).pipe(Effect.as(fallback))
-        )
+        ),
+        (answer) => Telemetry.trackApproval(request, answer)
       )
     }
 

@@ -135,11 +135,21 @@ const COMPACT_START_TIMEOUT = Duration.seconds(10)
  */
 export const make = (session: Session, info: Protocol.Thread): Thread => {
   const threadId = info.id
+  // a turn's `model` applies to it and the turns after it (the protocol's rule)
+  let model = info.model ?? undefined
+  const start = (
+    input: Input.Input,
+    options: (Turn.Options & { readonly outputSchema?: Turn.AnyOutputSchema | undefined }) | undefined,
+    output: Parameters<typeof Turn.start>[4]
+  ) => {
+    if (typeof options?.model === "string") model = options.model
+    return Turn.start(session, threadId, input, options, output, model)
+  }
   const run = (input: Input.Input, options?: Turn.Options & { readonly outputSchema?: Turn.AnyOutputSchema }) =>
     Turn.prepareOutput(options?.outputSchema).pipe(
       Effect.flatMap((output) =>
         Effect.scoped(
-          Turn.start(session, threadId, input, options, output).pipe(
+          start(input, options, output).pipe(
             Effect.flatMap((turn) => turn.result),
             Effect.flatMap((result) =>
               output === undefined ? Effect.succeed(result) : output.decode(result.finalResponse ?? "").pipe(
@@ -160,7 +170,7 @@ export const make = (session: Session, info: Protocol.Thread): Thread => {
     run: run as Thread["run"],
     turn: (input, options) =>
       Turn.prepareOutput(options !== undefined && "outputSchema" in options ? options.outputSchema : undefined).pipe(
-        Effect.flatMap((output) => Turn.start(session, threadId, input, options, output)),
+        Effect.flatMap((output) => start(input, options, output)),
         Effect.withSpan("Thread.turn", { attributes: { "codex.thread_id": threadId } })
       ),
     read: (options) =>

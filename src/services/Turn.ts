@@ -28,6 +28,7 @@ import type * as TurnEvent from "../streams/TurnEvent.ts"
 import * as TurnResult from "../streams/TurnResult.ts"
 import type * as AppServerClient from "./AppServerClient.ts"
 import * as Checks from "./internal/options.ts"
+import * as Telemetry from "./internal/telemetry.ts"
 
 /**
  * A turn handle.
@@ -242,7 +243,8 @@ export const prepareOutput = (
 
 /**
  * Starts a turn: buffers its events from before the response, claims them,
- * ties its end to the Scope.
+ * ties its end to the Scope. `model` is the model the turn runs on, when known
+ * (for its span and metrics).
  *
  * @internal
  */
@@ -251,7 +253,8 @@ export const start = (
   threadId: string,
   input: Input.Input,
   options: (Options & { readonly outputSchema?: AnyOutputSchema | undefined }) | undefined,
-  output: OutputSchema.OutputSchema<unknown> | undefined
+  output: OutputSchema.OutputSchema<unknown> | undefined,
+  model?: string | undefined
 ): Effect.Effect<Turn, CodexError.CodexError, Scope.Scope> => {
   const { interruptTimeout, outputSchema: _, ...params } = options ?? {}
   const checked = Checks.duration("interruptTimeout", interruptTimeout, DEFAULT_INTERRUPT_TIMEOUT)
@@ -269,7 +272,7 @@ export const start = (
       Effect.ensuring(Effect.sync(() => connection.router.endStart(threadId)))
     )
   })
-  return Effect.acquireRelease(start, (state, exit) =>
+  return Effect.acquireRelease(Telemetry.trackTurn(threadId, model, start), (state, exit) =>
     // A turn whose Scope closes before it ends is interrupted (also when the
     // acquiring fiber itself was interrupted).
     Exit.isSuccess(exit) && state.ended ? Effect.void : interruptAndAwait(connection, state, timeout)).pipe(

@@ -19,6 +19,7 @@ import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import * as OtlpReceiver from "../support/OtlpReceiver.ts"
 
 const ROOT = Path.resolve(import.meta.dirname, "../..")
 const EXIT_TIMEOUT_MS = 90_000
@@ -278,7 +279,7 @@ const simple: Record<string, Expected> = {
 }
 
 // Driven by their own tests below.
-const driven = ["dashboard-api", "scheduled-review"]
+const driven = ["dashboard-api", "scheduled-review", "observability"]
 
 // Every example; one not listed above must at least exit with 0.
 const examples = Fs.readdirSync(Path.join(ROOT, "examples"))
@@ -460,6 +461,35 @@ describe.concurrent("examples (LocalModel, real codex)", () => {
       assert.lengthOf(review.findings as Array<unknown>, 1)
     } finally {
       hook.close()
+    }
+  })
+
+  // ---------------------------------------------------------------------------
+  // Observability: traces and metrics to an OTLP/HTTP receiver served here
+  // ---------------------------------------------------------------------------
+
+  it("observability exports one trace (the SDK's spans and codex's) and the metrics", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const receiver = await OtlpReceiver.start()
+    try {
+      const exit = await runExample("observability", [], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url })
+      assertOk(exit, [
+        /trace [0-9a-f]{32}: look for the span "nightly-check"/,
+        /turn .*: completed, \d+ tokens/,
+        /metrics: 1 turn\(s\) started, 1 completed, 1 command\(s\) accepted/
+      ])
+      const traceId = /trace ([0-9a-f]{32})/.exec(exit.stdout)![1]!
+      const sdk = receiver.spans().filter((span) => span.service === "effect-codex-example")
+      const names = new Set(sdk.filter((span) => span.traceId === traceId).map((span) => span.name))
+      for (const name of ["nightly-check", "Codex.startThread", "Thread.run", "Turn", "Approval", "AppServerClient.request"]) {
+        assert.isTrue(names.has(name), `${name} in the trace: ${[...names].join(", ")}`)
+      }
+      // codex flushes its spans as it exits, before the example does
+      const codex = receiver.spans().filter((span) => span.service === "codex-app-server" && span.traceId === traceId)
+      assert.isTrue(codex.some((span) => span.name === "turn/start"), `codex's turn/start in the trace (${codex.length} codex spans)`)
+      assert.strictEqual(receiver.latest("codex.turns.started")?.value, 1)
+      assert.strictEqual(receiver.latest("codex.turns.completed", { "codex.turn.status": "completed" })?.value, 1)
+    } finally {
+      await receiver.close()
     }
   })
 

@@ -11,6 +11,8 @@ export interface Received {
   readonly params?: any
   readonly result?: any
   readonly error?: any
+  /** The W3C trace context of the envelope, when the request carries one. */
+  readonly trace?: any
 }
 
 /** The initialize answer of the fake server. */

@@ -37,6 +37,7 @@ export class TurnState {
   readonly startedAt = performance.now()
   phase: Phase = WAITING
   private waiters: Array<() => void> = []
+  private endHooks: Array<() => void> | undefined = undefined
 
   readonly threadId: string
   readonly turnId: string
@@ -51,14 +52,34 @@ export class TurnState {
     this.events.push(event)
     if (event._tag === "TurnStarted") this.phase = RUNNING
     // the time of the end, so a client-measured duration does not grow with how late `result` is read
-    if (event._tag === "TurnCompleted") this.phase = { _tag: "Completed", at: performance.now() }
+    if (event._tag === "TurnCompleted") {
+      this.phase = { _tag: "Completed", at: performance.now() }
+      this.runEndHooks()
+    }
     this.wake()
   }
 
   fail(error: CodexError.CodexError): void {
     if (this.ended) return
     this.phase = { _tag: "Failed", error }
+    this.runEndHooks()
     this.wake()
+  }
+
+  /**
+   * Calls `f` once the turn has ended (at once if it has), synchronously and
+   * before anyone waiting for the end is woken. `f` must not throw.
+   */
+  onEnd(f: () => void): void {
+    if (this.ended) f()
+    else (this.endHooks ??= []).push(f)
+  }
+
+  private runEndHooks(): void {
+    const hooks = this.endHooks
+    if (hooks === undefined) return
+    this.endHooks = undefined
+    for (const hook of hooks) hook()
   }
 
   /** codex rejects `turn/interrupt` before `turn/started` ("no active turn to interrupt"). */
