@@ -625,7 +625,7 @@ export interface KeyedOptions {
  * done. Closing this layer closes every pool.
  *
  * ```ts
- * import { Effect, Layer, Redacted } from "effect"
+ * import { Effect, Redacted } from "effect"
  * import { Codex, CodexPool } from "effect-codex"
  *
  * const tenants = CodexPool.layerKeyed({
@@ -647,6 +647,21 @@ export interface KeyedOptions {
 export const layerKeyed = (
   options: KeyedOptions
 ): Layer.Layer<Keyed, CodexError.CodexError, ChildProcessSpawner.ChildProcessSpawner> =>
+  typeof options?.pool !== "function"
+    ? Layer.effect(Keyed, Effect.fail(Checks.invalid("pool", "a function", options?.pool)))
+    : layerKeyedFrom((key) => layer(options.pool(key)), options)
+
+/**
+ * {@link layerKeyed} over any pool layer per key, e.g. {@link layerFrom} with
+ * in-memory servers in tests.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerKeyedFrom = <R>(
+  pool: (key: string) => Layer.Layer<Codex.Codex | CodexPool, CodexError.CodexError, R>,
+  options: { readonly idleTimeToLive?: Duration.Input | undefined } = {}
+): Layer.Layer<Keyed, CodexError.CodexError, R> =>
   Layer.effect(
     Keyed,
     Effect.gen(function*() {
@@ -655,8 +670,7 @@ export const layerKeyed = (
         allowZero: true
       })
       if (Result.isFailure(idle)) return yield* Effect.fail(idle.failure)
-      if (typeof options?.pool !== "function") return yield* Effect.fail(Checks.invalid("pool", "a function", options?.pool))
-      return yield* LayerMap.make((key: string) => layer(options.pool(key)), { idleTimeToLive: idle.success })
+      return yield* LayerMap.make(pool, { idleTimeToLive: idle.success })
     })
   )
 

@@ -382,4 +382,42 @@ describe("CodexPool (in-memory)", () => {
       }
       assert.deepStrictEqual(servers.attempts, [])
     }))
+
+  it.effect("keyed pools: one pool per key with its own CODEX_HOME, shared by the programs of that key, closed when idle", () =>
+    Effect.gen(function*() {
+      const built: Array<string> = []
+      const closed: Array<string> = []
+      const tenants = CodexPool.layerKeyedFrom(
+        (key) =>
+          CodexPool.layerFrom(() => server(0, replies(2), { codexHome: `/srv/codex/${key}` }), { size: 1 }).pipe(
+            Layer.tap(() => Effect.sync(() => void built.push(key))),
+            Layer.provideMerge(Layer.effectDiscard(Effect.addFinalizer(() => Effect.sync(() => void closed.push(key)))))
+          ),
+        { idleTimeToLive: "1 minute" }
+      )
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(tenants, scope)
+      const homeOf = (key: string) =>
+        Codex.metadata.pipe(
+          Effect.map((metadata) => metadata.codexHome),
+          Effect.provide(CodexPool.keyed(key)),
+          Effect.provideContext(context)
+        )
+      assert.deepStrictEqual(
+        yield* Effect.all([homeOf("acme"), homeOf("globex"), homeOf("acme")], { concurrency: "unbounded" }),
+        ["/srv/codex/acme", "/srv/codex/globex", "/srv/codex/acme"]
+      )
+      assert.deepStrictEqual([...built].sort(), ["acme", "globex"])
+      yield* TestClock.adjust("30 seconds")
+      yield* homeOf("acme")
+      assert.deepStrictEqual(closed, [])
+      yield* TestClock.adjust("45 seconds")
+      // globex idle for 75 s: closed; acme was used 45 s ago: still up
+      yield* eventually(Effect.sync(() => closed.length === 1))
+      assert.deepStrictEqual(closed, ["globex"])
+      yield* homeOf("globex")
+      assert.deepStrictEqual(built.filter((key) => key === "globex").length, 2)
+      yield* Scope.close(scope, Exit.void)
+      assert.deepStrictEqual([...closed].sort(), ["acme", "globex", "globex"])
+    }))
 })
