@@ -79,7 +79,7 @@ import * as Codex from "../services/Codex.ts"
 import * as Checks from "../services/internal/options.ts"
 import type * as Thread from "../services/Thread.ts"
 import * as AppServer from "./AppServer.ts"
-import { Book, type Member, type ServerState } from "./internal/codexPool.ts"
+import { Book, type Member } from "./internal/codexPool.ts"
 
 // =============================================================================
 // Models
@@ -91,7 +91,20 @@ import { Book, type Member, type ServerState } from "./internal/codexPool.ts"
  * @category models
  * @since 0.1.0
  */
-export type Server = ServerState
+export interface Server {
+  /** Its place in the pool, `0 .. size - 1`; a replacement takes the same place. */
+  readonly index: number
+  /** `up`: serving; `restarting`: its process died and a replacement is starting (or waits to retry). */
+  readonly status: "up" | "restarting"
+  /** How many times its process was replaced. */
+  readonly restarts: number
+  /** The threads loaded on it, in the order they were placed there. */
+  readonly threads: ReadonlyArray<string>
+  /** The `initialize` answer of its current process. */
+  readonly metadata: Protocol.InitializeResponse | undefined
+  /** Why the last replacement failed to start, while it is still restarting. */
+  readonly lastError: CodexError.CodexError | undefined
+}
 
 /**
  * Options of a pool, whatever connects its servers ({@link layer},
@@ -518,7 +531,16 @@ export const make = Effect.fnUntraced(function*<R>(
   })
 
   const pool: Service = {
-    servers: Effect.sync(() => book.snapshot()),
+    servers: Effect.sync(() =>
+      book.places().map((place, index): Server => ({
+        index,
+        status: place.member === undefined ? "restarting" : "up",
+        restarts: place.restarts,
+        threads: place.member === undefined ? [] : [...place.member.threads],
+        metadata: place.member?.client.metadata,
+        lastError: place.lastError
+      }))
+    ),
     serverOf: (threadId) => Effect.sync(() => Option.fromUndefinedOr(book.pinned(threadId)?.index))
   }
   return { codex, pool }

@@ -5,8 +5,9 @@
  * its replacement, a replacement that cannot start, and teardown.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Exit, Fiber, Layer, Option, Redacted, Schedule, Scope } from "effect"
+import { Context, Effect, Exit, Fiber, Layer, Option, Redacted, Schedule, Scope, Stream } from "effect"
 import { TestClock } from "effect/testing"
+import * as AppServer from "../../src/layers/AppServer.ts"
 import * as CodexPool from "../../src/layers/CodexPool.ts"
 import * as CodexTest from "../../src/layers/testing/CodexTest.ts"
 import * as CodexError from "../../src/schema/CodexError.ts"
@@ -92,6 +93,20 @@ describe("CodexPool (in-memory)", () => {
         assert.strictEqual((yield* servers.tests[index]![0]!.requestsOf("turn/start")).length, 2)
       }
       assert.deepStrictEqual(servers.attempts, [0, 0, 0])
+      yield* Scope.close(scope, Exit.void)
+    }))
+
+  it.effect("concurrent starts count as load while on their way: they fill the emptier server first", () =>
+    Effect.gen(function*() {
+      const servers = fleet((index) => server(index))
+      const { codex, pool, scope } = yield* build(CodexPool.layerFrom(servers.connect, { size: 2 }))
+      const first = yield* Effect.forEach([1, 2, 3, 4], () => codex.startThread())
+      // server 0 empty, server 1 with two threads
+      yield* Effect.forEach(first.filter((_, i) => i % 2 === 0), (thread) => thread.archive)
+      assert.deepStrictEqual((yield* pool.servers).map((server) => server.threads.length), [0, 2])
+      // all four choose before any answer: without the reservations all four would go to server 0
+      yield* Effect.forEach([1, 2, 3, 4], () => codex.startThread(), { concurrency: "unbounded" })
+      assert.deepStrictEqual((yield* pool.servers).map((server) => server.threads.length), [3, 3])
       yield* Scope.close(scope, Exit.void)
     }))
 
@@ -225,6 +240,39 @@ describe("CodexPool (in-memory)", () => {
       assert.strictEqual(yield* serverOf(pool, doomed.id), 0)
       assert.strictEqual((yield* resumed.run("three")).finalResponse, "welcome back")
       assert.deepStrictEqual(servers.attempts, [1, 0])
+      yield* Scope.close(scope, Exit.void)
+    }))
+
+  it.effect("a server that dies while it starts a thread: the start goes to another server", () =>
+    Effect.gen(function*() {
+      const home = "/srv/codex"
+      // answers initialize, then dies on the first thread/start, as a process killed at that moment
+      const diesOnStart = AppServer.layerInMemory((server) =>
+        server.received.pipe(
+          Stream.runForEach((line) => {
+            const message = JSON.parse(line) as { id?: number; method: string }
+            if (message.method === "initialize") {
+              return server.send(JSON.stringify({
+                id: message.id,
+                result: { userAgent: "dies/0", codexHome: home, platformFamily: "unix", platformOs: "linux" }
+              }))
+            }
+            return message.method === "thread/start"
+              ? server.close(CodexError.make(new CodexError.ProcessExited({ exitCode: undefined, signal: "SIGKILL", stderrTail: [] })))
+              : Effect.void
+          })
+        )
+      )
+      const attempts = [0, 0]
+      const connect = (index: number) =>
+        Layer.suspend(() =>
+          index === 0 && attempts[0]++ === 0 ? diesOnStart : server(index + attempts[0]!, replies(1), { codexHome: home })
+        )
+      const { codex, pool, scope } = yield* build(CodexPool.layerFrom(connect, { size: 2 }))
+      const thread = yield* codex.startThread()
+      assert.strictEqual(yield* serverOf(pool, thread.id), 1)
+      assert.strictEqual((yield* thread.run("hi")).finalResponse, "answer 0")
+      yield* eventually(Effect.map(pool.servers, (list) => list[0]!.status === "up" && list[0]!.restarts === 1))
       yield* Scope.close(scope, Exit.void)
     }))
 

@@ -7,7 +7,6 @@
  * @internal
  */
 import type * as CodexError from "../../schema/CodexError.ts"
-import type * as Protocol from "../../schema/generated/Protocol.gen.ts"
 import type * as AppServerClient from "../../services/AppServerClient.ts"
 import type * as Codex from "../../services/Codex.ts"
 
@@ -26,22 +25,8 @@ export interface Member {
   alive: boolean
 }
 
-/** What the pool reports about one place. */
-export interface ServerState {
-  readonly index: number
-  /** `up`: serving; `restarting`: its process died and a replacement is starting (or waits to retry). */
-  readonly status: "up" | "restarting"
-  /** How many times its process was replaced. */
-  readonly restarts: number
-  /** The threads loaded on it, in the order they were placed there. */
-  readonly threads: ReadonlyArray<string>
-  /** The `initialize` answer of its current process. */
-  readonly metadata: Protocol.InitializeResponse | undefined
-  /** Why the last replacement failed to start, while it is still restarting. */
-  readonly lastError: CodexError.CodexError | undefined
-}
-
-interface Slot {
+/** One place of the pool: the process holding it, if one is up. */
+export interface Slot {
   member: Member | undefined
   restarts: number
   lastError: CodexError.CodexError | undefined
@@ -173,14 +158,8 @@ export class Book {
     return error
   }
 
-  snapshot(): ReadonlyArray<ServerState> {
-    return this.slots.map((slot, index) => ({
-      index,
-      status: slot.member === undefined ? "restarting" as const : "up" as const,
-      restarts: slot.restarts,
-      threads: slot.member === undefined ? [] : [...slot.member.threads],
-      metadata: slot.member?.client.metadata,
-      lastError: slot.lastError
-    }))
+  places(): ReadonlyArray<Readonly<Slot>> {
+    return this.slots
   }
+
 }
