@@ -387,15 +387,15 @@ export const make = Effect.fnUntraced(function*<R>(
   const died = (error: CodexError.CodexError) =>
     !closing && (error.reason._tag === "ProcessExited" || error.reason._tag === "TransportError")
 
-  // A server that died between the choice and the request: it leaves the
-  // placement at once (its supervisor may not have seen the end yet), and the
-  // request goes to another server, once.
   interface Placed {
     readonly holder: Member
     readonly thread: Thread.Thread
   }
 
-  /** Loads a thread on a placed server (or the one that turns out to hold it) and pins it there. */
+  // Loads a thread on a placed server (or the one that turns out to hold it)
+  // and pins it there. A server that died between the choice and the request
+  // leaves the placement at once (its supervisor may not have seen the end
+  // yet), and the request goes to another server, once.
   const onPlaced = (
     method: string,
     load: (member: Member) => Effect.Effect<Placed, CodexError.CodexError>,
