@@ -14,16 +14,17 @@ import { parseArgs } from "node:util"
 import { events } from "./events.ts"
 import { type BenchConfig, type BenchContext, homeFactory, machineInfo, type Section, type SectionResult, table } from "./harness.ts"
 import { overhead } from "./overhead.ts"
+import { pool } from "./pool.ts"
 import { startup } from "./startup.ts"
 import { throughput } from "./throughput.ts"
 import { turns } from "./turns.ts"
 
 /**
  * The sections, in run order: request overhead, throughput at 64 in flight, startup, the event
- * pipeline (`events`) and turn latency (`turns`). Each is a `Section` (bench/harness.ts) in its
- * own bench/<name>.ts; add new ones here.
+ * pipeline (`events`), turn latency (`turns`) and concurrent turns over `CodexPool` (`pool`).
+ * Each is a `Section` (bench/harness.ts) in its own bench/<name>.ts; add new ones here.
  */
-const SECTIONS: ReadonlyArray<Section> = [overhead, throughput, startup, events, turns]
+const SECTIONS: ReadonlyArray<Section> = [overhead, throughput, startup, events, turns, pool]
 
 const { values } = parseArgs({
   options: {

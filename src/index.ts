@@ -4,6 +4,7 @@
  *
  * - {@link AppServer}: layers that start (or connect to) `codex app-server`.
  * - {@link Codex}: threads, models and the account.
+ * - {@link CodexPool}: one `Codex` over several app-server processes.
  * - {@link Thread} / {@link Turn}: run turns, stream their {@link TurnEvent}s.
  * - {@link Approvals} and {@link CodexTool}: answer codex's requests with Effects.
  * - {@link CodexError}: the one error, with a `reason`.
@@ -23,6 +24,8 @@ export * as Approvals from "./services/Approvals.ts"
 export * as Codex from "./services/Codex.ts"
 /** @since 0.1.0 */
 export * as CodexError from "./schema/CodexError.ts"
+/** @since 0.1.0 */
+export * as CodexPool from "./layers/CodexPool.ts"
 /** @since 0.1.0 */
 export * as CodexTool from "./services/CodexTool.ts"
 /** @since 0.1.0 */
