@@ -10,7 +10,8 @@ const root = new URL("../", import.meta.url)
 const entries: Record<string, string> = {
   "effect-codex": "src/index.ts",
   "effect-codex/schema": "src/schema/index.ts",
-  "effect-codex/testing": "src/testing.ts"
+  "effect-codex/testing": "src/testing.ts",
+  "effect-codex/promise": "src/promise.ts"
 }
 
 registerHooks({

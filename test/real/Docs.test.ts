@@ -121,7 +121,8 @@ describe.concurrent("docs", () => {
             paths: {
               "effect-codex": ["../../src/index.ts"],
               "effect-codex/schema": ["../../src/schema/index.ts"],
-              "effect-codex/testing": ["../../src/testing.ts"]
+              "effect-codex/testing": ["../../src/testing.ts"],
+              "effect-codex/promise": ["../../src/promise.ts"]
             },
             // a block may define a value to show it without using it
             noUnusedLocals: false,
