@@ -9,7 +9,9 @@
  *   deltas are asked for; the user's own message is not an item;
  * - `turn/plan/updated` is a `todo_list` item that completes with the turn;
  * - `turn.completed` carries the thread's running token total, an
- *   interrupted turn ends with no event, a failed one with `turn.failed`.
+ *   interrupted turn ends with no event, a failed one with `turn.failed`;
+ * - at the end of the turn, items still open complete from the turn's
+ *   summary, else as last shown (`codex exec` leaves those open).
  *
  * Pure: one converter per turn holds its state; events in, events out.
  *
@@ -221,6 +223,7 @@ export const make = (options: Options): Converter => {
     if (isStreamedText(raw.type)) {
       if (!options.deltas) return []
       const item = toItem(raw, startedId(rawId))!
+      shown.set(rawId, item)
       streaming.set(rawId, { id: item.id, type: item.type as Streaming["type"], parts: [] })
       return [{ type: "item.started", item }]
     }
@@ -261,10 +264,10 @@ export const make = (options: Options): Converter => {
         const base = shown.get(rawId)
         if (base === undefined || base.type !== "command_execution") return []
         item = { ...base, aggregated_output: entry.parts.join("") }
-        shown.set(rawId, item)
         break
       }
     }
+    shown.set(rawId, item)
     return [{ type: "item.updated", item, delta: piece }]
   }
 
@@ -288,6 +291,13 @@ export const make = (options: Options): Converter => {
     const items = Array.isArray((turn as Raw).items) ? ((turn as Raw).items as Array<unknown>) : []
     for (const item of items) {
       if (isRecord(item) && open.has(str(item.id))) out.push(...completed(item))
+    }
+    // what the summary does not have (a message cut by an interrupt, ...) completes as last shown
+    for (const rawId of [...open.keys()]) {
+      const item = shown.get(rawId)
+      completedId(rawId)
+      streaming.delete(rawId)
+      if (item !== undefined) out.push({ type: "item.completed", item })
     }
     switch ((turn as Raw).status) {
       case "completed":
