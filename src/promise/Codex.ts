@@ -122,23 +122,23 @@ export type ApprovalHandler = (request: ApprovalRequest) => ApprovalDecision | P
  */
 export interface CodexOptions {
   /** The codex executable (default: the native binary of the pinned `@openai/codex`). */
-  codexPathOverride?: string
+  codexPathOverride?: string | undefined
   /** The OpenAI API base URL (`openai_base_url`). */
-  baseUrl?: string
+  baseUrl?: string | undefined
   /** An API key, given to codex as `CODEX_API_KEY` (and `OPENAI_API_KEY`); never logged. */
-  apiKey?: string
+  apiKey?: string | undefined
   /** codex config overrides (`-c key=value`, TOML values; nested objects become dotted keys). */
-  config?: CodexConfigObject
+  config?: CodexConfigObject | undefined
   /** Raw `key=value` overrides, passed as they are after `config`. */
-  configOverrides?: Array<string>
+  configOverrides?: Array<string> | undefined
   /** The environment of codex; when given, this process's environment is not inherited. */
-  env?: Record<string, string>
+  env?: Record<string, string> | undefined
   /**
    * Answers the approval requests of every thread of this instance (a
    * thread's own `onApproval` wins). Without one, every request is declined;
    * with one, threads default to `approvalPolicy: "on-request"`.
    */
-  onApproval?: ApprovalHandler
+  onApproval?: ApprovalHandler | undefined
 }
 
 /**
@@ -180,26 +180,26 @@ export type WebSearchMode = "disabled" | "cached" | "live"
  * @since 0.1.0
  */
 export interface ThreadOptions {
-  model?: string
+  model?: string | undefined
   /** Source classification of a new thread (ignored on resume). */
-  threadSource?: string
-  sandboxMode?: SandboxMode
+  threadSource?: string | undefined
+  sandboxMode?: SandboxMode | undefined
   /** The thread's working directory (default: this process's). */
-  workingDirectory?: string
+  workingDirectory?: string | undefined
   /** Accepted for compatibility: the app-server does not check for a git repository. */
-  skipGitRepoCheck?: boolean
-  modelReasoningEffort?: ModelReasoningEffort
+  skipGitRepoCheck?: boolean | undefined
+  modelReasoningEffort?: ModelReasoningEffort | undefined
   /** Network access inside the workspace-write sandbox. */
-  networkAccessEnabled?: boolean
-  webSearchMode?: WebSearchMode
+  networkAccessEnabled?: boolean | undefined
+  webSearchMode?: WebSearchMode | undefined
   /** `true` is `webSearchMode: "live"`, `false` is `"disabled"` (`webSearchMode` wins). */
-  webSearchEnabled?: boolean
+  webSearchEnabled?: boolean | undefined
   /** Default `"never"` as in `codex exec`, or `"on-request"` when approvals are answered. */
-  approvalPolicy?: ApprovalMode
+  approvalPolicy?: ApprovalMode | undefined
   /** More writable directories for the workspace-write sandbox (`codex exec --add-dir`). */
-  additionalDirectories?: Array<string>
+  additionalDirectories?: Array<string> | undefined
   /** Answers this thread's approval requests (instead of the instance's `onApproval`). */
-  onApproval?: ApprovalHandler
+  onApproval?: ApprovalHandler | undefined
 }
 
 /**
@@ -220,14 +220,14 @@ export interface TurnOptions {
   /** A JSON Schema (a plain object) the final answer must match; an Effect Schema works too. */
   outputSchema?: unknown
   /** Aborting interrupts the turn (codex stops it; nothing is killed) and rejects with an `AbortError`. */
-  signal?: AbortSignal
-  cyberAccessProgram?: CyberAccessProgram
+  signal?: AbortSignal | undefined
+  cyberAccessProgram?: CyberAccessProgram | undefined
   /**
    * `runStreamed` only: stream messages, reasoning and command output as they
    * are written (`item.started`, then `item.updated` with a `delta`, then
    * `item.completed`). Default `false`, which gives codex-sdk's events.
    */
-  deltas?: boolean
+  deltas?: boolean | undefined
 }
 
 /**
