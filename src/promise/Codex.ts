@@ -50,7 +50,7 @@ import * as Shared from "./internal/shared.ts"
  * @category models
  * @since 0.1.0
  */
-export type CodexConfigValue = Options.ConfigValue
+export type CodexConfigValue = string | number | boolean | Array<CodexConfigValue> | CodexConfigObject
 
 /**
  * A `config` table: nested objects become dotted keys, as codex-sdk flattens them.
@@ -58,7 +58,7 @@ export type CodexConfigValue = Options.ConfigValue
  * @category models
  * @since 0.1.0
  */
-export type CodexConfigObject = Options.ConfigObject
+export type CodexConfigObject = { [key: string]: CodexConfigValue }
 
 /**
  * An approval request codex sends while a turn runs: run this command? apply
@@ -142,7 +142,9 @@ export interface CodexOptions {
 }
 
 /**
- * The approval policies (`"on-failure"` is passed on; codex 0.171 no longer lists it).
+ * The approval policies. `"on-failure"`, which codex 0.171 no longer
+ * accepts, is `"on-request"` here. (`codex exec`, and so `@openai/codex-sdk`,
+ * always runs with `"never"`, whatever the option says.)
  *
  * @category models
  * @since 0.1.0
@@ -194,7 +196,7 @@ export interface ThreadOptions {
   webSearchMode?: WebSearchMode | undefined
   /** `true` is `webSearchMode: "live"`, `false` is `"disabled"` (`webSearchMode` wins). */
   webSearchEnabled?: boolean | undefined
-  /** Default `"never"` as in `codex exec`, or `"on-request"` when approvals are answered. */
+  /** Default `"never"` as in `codex exec`, or `"on-request"` when approvals are answered (`onApproval`). */
   approvalPolicy?: ApprovalMode | undefined
   /** More writable directories for the workspace-write sandbox (`codex exec --add-dir`). */
   additionalDirectories?: Array<string> | undefined
@@ -411,7 +413,22 @@ const internal = Symbol.for("effect-codex/promise/Thread/internal")
  * the ones before.
  *
  * Made by `codex.startThread()` (its `id` is `null` until its first turn
- * starts it) or `codex.resumeThread(id)`.
+ * starts it) or `codex.resumeThread(id)`. As in codex-sdk: `id`,
+ * `run(input, options)` → `{ items, finalResponse, usage }`,
+ * `runStreamed(input, options)` → `{ events }`. Beyond it: `steer(input)`
+ * and `interrupt()` for the running turn, `fork(options)`.
+ *
+ * ```ts
+ * import { Codex } from "effect-codex/promise"
+ *
+ * const thread = new Codex().startThread()
+ * const running = thread.run("Refactor the parser")
+ * await thread.steer("Keep the public API as it is")
+ * const result = await running
+ * const variant = await thread.fork()
+ * await variant.run("Now try it with a hand-written lexer")
+ * console.log(result.finalResponse)
+ * ```
  *
  * @category models
  * @since 0.1.0
@@ -660,7 +677,8 @@ export class Thread {
 }
 
 /**
- * The entry point: makes threads, and holds the app-server they run on.
+ * The entry point: makes threads (`startThread`, `resumeThread`), and holds
+ * the app-server they run on (`close()`, `Symbol.asyncDispose`).
  *
  * ```ts
  * import { Codex } from "effect-codex/promise"

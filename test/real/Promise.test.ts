@@ -283,6 +283,37 @@ describe("effect-codex/promise side by side with @openai/codex-sdk (real binary 
     assert.deepStrictEqual((formats[1] as { format: { schema: unknown } }).format.schema, schema)
   })
 
+  it("threads live in CODEX_HOME for both: a thread started by one SDK resumes in the other", async () => {
+    const model = await startModel([
+      LocalModel.text("Noted: fig.", { usage: USAGE }),
+      LocalModel.text("fig", { usage: USAGE }),
+      LocalModel.text("Noted: date.", { usage: USAGE }),
+      LocalModel.text("date", { usage: USAGE })
+    ])
+    const home = tempDir("promise-home-")
+    const cwd = gitRepo()
+    const sdk = codexSdk(model, home)
+    const ours = facade(model, home)
+    const bySdk = sdk.startThread({ workingDirectory: cwd })
+    await bySdk.run("Remember the word fig")
+    assert.strictEqual((await ours.resumeThread(bySdk.id!, { workingDirectory: cwd }).run("Which word?")).finalResponse, "fig")
+    const byFacade = ours.startThread({ workingDirectory: cwd })
+    await byFacade.run("Remember the word date")
+    await ours.close()
+    assert.strictEqual((await sdk.resumeThread(byFacade.id!, { workingDirectory: cwd }).run("Which word?")).finalResponse, "date")
+    const requests = await requestsOf(model)
+    assert.includeMembers([...LocalModel.messages(requests[1]!)], ["user: Remember the word fig", "assistant: Noted: fig."])
+    assert.includeMembers([...LocalModel.messages(requests[3]!)], ["user: Remember the word date", "assistant: Noted: date."])
+  })
+
+  it("approvalPolicy \"on-failure\" (which codex 0.171 refuses) still runs the turn on both", async () => {
+    const sides = await bothSides(() => [LocalModel.text("ok", { usage: USAGE })])
+    for (const side of sides) {
+      const result = await side.codex().startThread(optionsFor(side, { approvalPolicy: "on-failure" })).run("hi")
+      assert.strictEqual(result.finalResponse, "ok", side.name)
+    }
+  })
+
   it("a failed turn: the same error events and turn.failed; run rejects with the same message (a CodexError TurnFailed here)", async () => {
     const sides = await bothSides(() => [LocalModel.httpError(400, "bad request body"), LocalModel.httpError(400, "bad request body")])
     const streams = []

@@ -483,6 +483,8 @@ describe("promise options (as codex exec gets them from codex-sdk)", () => {
     assert.deepStrictEqual(Options.threadParams({}, false, "/w"), { cwd: "/w", approvalPolicy: "never" })
     assert.deepStrictEqual(Options.threadParams({}, true, "/w"), { cwd: "/w", approvalPolicy: "on-request" })
     assert.strictEqual(Options.threadParams({ approvalPolicy: "untrusted" }, true, "/w").approvalPolicy, "untrusted")
+    // codex 0.171 refuses the deprecated "on-failure"
+    assert.strictEqual(Options.threadParams({ approvalPolicy: "on-failure" }, false, "/w").approvalPolicy, "on-request")
     // webSearchMode wins over webSearchEnabled
     assert.deepStrictEqual(Options.threadConfig({ webSearchMode: "cached", webSearchEnabled: false }), { web_search: "cached" })
     assert.deepStrictEqual(Options.threadConfig({ webSearchEnabled: false }), { web_search: "disabled" })

@@ -139,8 +139,9 @@ export const threadConfig = (options: ThreadSettings): Record<string, Schema.Jso
 /**
  * The `thread/start` (and, without `threadSource`, `thread/resume` /
  * `thread/fork`) params for these thread options. Without an
- * `approvalPolicy`, it is `"never"` as in `codex exec`, or `"on-request"`
- * when the program answers approvals (`onApproval`). The working directory
+ * `approvalPolicy`, it is `"never"` as in `codex exec` (which always runs
+ * with `"never"`), or `"on-request"` when the program answers approvals
+ * (`onApproval`). The working directory
  * defaults to this process's, as `codex exec` inherits it.
  *
  * @internal
@@ -155,7 +156,10 @@ export const threadParams = (
     ...(options.model === undefined ? {} : { model: options.model }),
     ...(options.sandboxMode === undefined ? {} : { sandbox: options.sandboxMode }),
     cwd: Path.resolve(cwd, options.workingDirectory ?? "."),
-    approvalPolicy: options.approvalPolicy ?? (answersApprovals ? "on-request" : "never"),
+    // codex 0.171 refuses "on-failure" (deprecated): its nearest policy is "on-request"
+    approvalPolicy: options.approvalPolicy === "on-failure"
+      ? "on-request"
+      : options.approvalPolicy ?? (answersApprovals ? "on-request" : "never"),
     ...(Object.keys(config).length === 0 ? {} : { config }),
     ...(options.threadSource === undefined ? {} : { threadSource: options.threadSource })
   }
