@@ -504,7 +504,6 @@ export class Thread {
     const signal = options.signal
     if (signal?.aborted) throw new AbortError({ cause: signal.reason })
     const server = this.#session.server()
-    const release = Shared.hold()
     const channel = new Channel<Events.ThreadEvent>()
     const converter = Converter.make({ deltas: options.deltas === true })
     let fiber: Awaited<ReturnType<Shared.Server["fork"]>> | undefined
@@ -523,15 +522,23 @@ export class Thread {
       aborted = true
       void fiber?.interrupt()
     }
-    let approver: { readonly threadId: string; readonly approve: Shared.Approve } | undefined
+    // Undone when the turn ends, not when the consumer is done: a consumer that
+    // stops reading without `return()` must not keep Node up or the approver set.
+    let turnEnded = () => {}
     try {
       const thread = await this.#thread(server)
       if (signal?.aborted) throw new AbortError({ cause: signal.reason })
       yield { type: "thread.started", thread_id: thread.id }
       const approve = this.#approver(converter)
-      if (approve !== undefined) {
-        approver = { threadId: thread.id, approve }
-        server.approvers.set(thread.id, approve)
+      if (approve !== undefined) server.approvers.set(thread.id, approve)
+      const release = Shared.hold()
+      let ended = false
+      turnEnded = () => {
+        if (ended) return
+        ended = true
+        if (approve !== undefined && server.approvers.get(thread.id) === approve) server.approvers.delete(thread.id)
+        if (this.#current === current) this.#current = undefined
+        release()
       }
       const program = Effect.scoped(Effect.gen(function*() {
         const turn = yield* thread.turn(Options.toInput(input), {
@@ -552,6 +559,7 @@ export class Thread {
       signal?.addEventListener("abort", onAbort, { once: true })
       if (signal?.aborted) onAbort()
       void fiber.await.then((exit) => {
+        turnEnded()
         rejectTurn(closedError())
         if (Exit.isSuccess(exit)) return channel.end()
         if (aborted) return channel.end(new AbortError({ cause: signal?.reason }))
@@ -573,11 +581,8 @@ export class Thread {
         await fiber.interrupt().catch(() => {})
         await fiber.await
       }
-      if (approver !== undefined && server.approvers.get(approver.threadId) === approver.approve) {
-        server.approvers.delete(approver.threadId)
-      }
+      turnEnded()
       if (this.#current === current) this.#current = undefined
-      release()
     }
   }
 

@@ -17,6 +17,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import * as LocalModel from "../../src/layers/testing/LocalModel.ts"
 import { AbortError, Codex, type ThreadEvent, type ThreadItem, type ThreadOptions } from "../../src/promise.ts"
+import * as Shared from "../../src/promise/internal/shared.ts"
 import * as CodexError from "../../src/schema/CodexError.ts"
 import * as CodexBinary from "../support/CodexBinary.ts"
 import { awaitNoPidsWithEnv, pidsWithEnv } from "../support/Home.ts"
@@ -484,6 +485,24 @@ describe("effect-codex/promise on the app-server (real binary + LocalModel)", { 
       break
     }
     assert.strictEqual((await thread.run("Next")).finalResponse, "next")
+  })
+
+  it("a consumer that stops reading without return() holds nothing once the turn ended (Node may exit)", async () => {
+    const model = await startModel([LocalModel.text("done", { usage: USAGE })])
+    const thread = facade(model, tempDir("promise-home-")).startThread({ skipGitRepoCheck: true })
+    const { events } = await thread.runStreamed("Hi")
+    assert.strictEqual((await events.next()).value?.type, "thread.started")
+    assert.strictEqual((await events.next()).value?.type, "turn.started")
+    assert.strictEqual(Shared.stats().held, 1)
+    // the turn goes on and ends while nobody reads
+    await awaitRequest(model, 0)
+    const deadline = Date.now() + 10_000
+    while (Shared.stats().held > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+    assert.strictEqual(Shared.stats().held, 0)
+    // what was left is still there to read
+    const rest: Array<string> = []
+    for await (const event of events) rest.push(event.type)
+    assert.deepStrictEqual(rest, ["item.completed", "turn.completed"])
   })
 
   it("thread.fork: a new thread with the history", async () => {

@@ -342,12 +342,20 @@ export const release = (lease: Lease): Promise<void> => {
 }
 
 /**
- * How many servers are up or shutting down, and how many processes they run (for tests).
+ * How many servers are up or shutting down, how many processes they run, how
+ * many holds are out (for tests).
  *
  * @internal
  */
-export const stats = (): { readonly servers: number; readonly closing: number; readonly processes: number } => ({
+export const stats = (): {
+  readonly servers: number
+  readonly closing: number
+  readonly processes: number
+  /** Holds on the process ({@link hold}) not released yet. */
+  readonly held: number
+} => ({
   servers: servers.size,
   closing: closing.size,
-  processes: [...children].filter(isRunning).length
+  processes: [...children].filter(isRunning).length,
+  held: busy
 })
