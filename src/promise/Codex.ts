@@ -33,9 +33,9 @@
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Exit, Stream } from "effect"
+import { Cause, Effect, Exit, Schema, Stream } from "effect"
 import * as CodexError from "../schema/CodexError.ts"
-import type * as Protocol from "../schema/generated/Protocol.gen.ts"
+import * as Protocol from "../schema/generated/Protocol.gen.ts"
 import * as CodexService from "../services/Codex.ts"
 import type * as EffectThread from "../services/Thread.ts"
 import type * as EffectTurn from "../services/Turn.ts"
@@ -315,6 +315,8 @@ interface Session {
 }
 
 const closedError = () => CodexError.make(new CodexError.Closed())
+
+const isCodexErrorInfo = Schema.is(Protocol.CodexErrorInfo)
 
 const DECISIONS: Record<ApprovalDecision, Protocol.CommandExecutionApprovalDecision & Protocol.FileChangeApprovalDecision> = {
   accept: "accept",
@@ -624,8 +626,9 @@ export class Thread {
           threadId: this.#id ?? "",
           turnId: report.turn?.id ?? "",
           message: failure.message,
-          codexErrorInfo: error?.codexErrorInfo ?? undefined,
-          additionalDetails: error?.additionalDetails
+          // a newer codex may send values the pinned schema does not know
+          codexErrorInfo: isCodexErrorInfo(error?.codexErrorInfo) ? error.codexErrorInfo : undefined,
+          additionalDetails: typeof error?.additionalDetails === "string" ? error.additionalDetails : undefined
         })
       )
     }

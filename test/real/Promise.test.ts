@@ -395,6 +395,29 @@ describe("effect-codex/promise on the app-server (real binary + LocalModel)", { 
     assert.deepStrictEqual(await Effect.runPromise(awaitNoPidsWithEnv("CODEX_HOME", model.codexHome, 10_000)), [])
   })
 
+  it("close() while a turn runs: the turn rejects with Closed and the app-server stops", async () => {
+    const model = await startModel([LocalModel.hang()])
+    const codex = facade(model, tempDir("promise-home-"))
+    const running = rejection(codex.startThread({ skipGitRepoCheck: true }).run("Count to a million"))
+    await awaitRequest(model, 0)
+    await codex.close()
+    await codex.close()
+    assert.strictEqual(((await running) as CodexError.CodexError).reason?._tag, "Closed")
+    assert.deepStrictEqual(await Effect.runPromise(awaitNoPidsWithEnv("CODEX_HOME", model.codexHome, 10_000)), [])
+  })
+
+  it("a failed turn rejects with the CodexError of the turn: TurnFailed with codex's codexErrorInfo", async () => {
+    const model = await startModel([LocalModel.quotaExceeded()])
+    const error = await rejection(facade(model, tempDir("promise-home-")).startThread({ skipGitRepoCheck: true }).run("Hi"))
+    assert.isTrue(CodexError.isCodexError(error))
+    const reason = (error as CodexError.CodexError).reason as CodexError.TurnFailed
+    assert.strictEqual(reason._tag, "TurnFailed")
+    assert.strictEqual(reason.codexErrorInfo, "usageLimitExceeded")
+    assert.isString(reason.threadId)
+    assert.isString(reason.turnId)
+    assert.notStrictEqual(reason.turnId, "")
+  })
+
   it("instances with other process options get their own app-server, and codex allows one writer per thread", async () => {
     const model = await startModel([LocalModel.text("one", { usage: USAGE })])
     const home = tempDir("promise-home-")
