@@ -240,7 +240,8 @@ const isFatal = (error: unknown) =>
   (error.reason._tag === "ProcessExited" || error.reason._tag === "SpawnError" || error.reason._tag === "TransportError")
 
 const replace = (entry: Entry, stale: Entry["runtime"]) => {
-  if (entry.runtime !== stale) return
+  // once released, the entry's runtime is being disposed and nobody may start another
+  if (entry.runtime !== stale || entry.refs <= 0) return
   entry.generation++
   entry.runtime = makeRuntime(entry)
   void stale.dispose()
