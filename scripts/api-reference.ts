@@ -2,7 +2,9 @@
  * Generates `docs/api-reference.md` from the sources, so the reference cannot drift from the code.
  *
  * For each public entry point (`effect-codex` = `src/index.ts`, `effect-codex/testing` = `src/testing.ts`,
- * `effect-codex/schema` = `src/schema/index.ts`) it follows every `export * as X from "./path.ts"` and lists
+ * `effect-codex/promise` = `src/promise.ts`, `effect-codex/schema` = `src/schema/index.ts`) it follows every
+ * `export * as X from "./path.ts"` (or, for a flat entry point such as the promise one, every
+ * `export { X } from "./path.ts"`) and lists
  * every export of that module: its kind, its signature (the declared type, or the arrow's signature; the
  * member list of an interface; the head of a class) and the first sentence of its JSDoc. The schema entry
  * point is summarized: the method maps, the method tables, a count of the generated types and a few
@@ -56,6 +58,8 @@ const ENTRY_POINTS = [
   { specifier: "effect-codex", file: "src/index.ts" },
   { specifier: "effect-codex/testing", file: "src/testing.ts" },
   { specifier: "effect-codex/ai", file: "src/ai.ts" },
+  // flat: its names are imported directly (`import { Codex } from "effect-codex/promise"`), as from @openai/codex-sdk
+  { specifier: "effect-codex/promise", file: "src/promise.ts", flat: true },
   { specifier: "effect-codex/schema", file: "src/schema/index.ts" }
 ] as const
 
@@ -680,8 +684,9 @@ const collectEntriesOf = (program: Program, file: string, skip: ReadonlySet<stri
 const anchor = (heading: string): string =>
   heading.toLowerCase().replace(/[^\p{L}\p{N}\s-]/gu, "").trim().replace(/\s/g, "-")
 
-const renderEntry = (namespace: string, entry: Entry, missing: Array<Missing>): string => {
-  const where = `${namespace}.${entry.name} (${entry.kind}, ${entry.file})`
+const renderEntry = (namespace: string | undefined, entry: Entry, missing: Array<Missing>): string => {
+  const qualified = namespace === undefined ? entry.name : `${namespace}.${entry.name}`
+  const where = `${qualified} (${entry.kind}, ${entry.file})`
   if (entry.file !== PROTOCOL_FILE && entry.file !== METHODS_FILE) {
     if (entry.doc === undefined) missing.push({ where, problem: "no JSDoc" })
     else if (entry.doc.description === "") missing.push({ where, problem: "JSDoc without a description" })
@@ -690,7 +695,7 @@ const renderEntry = (namespace: string, entry: Entry, missing: Array<Missing>): 
     }
   }
   const sentence = entry.doc === undefined ? "" : firstSentence(entry.doc.description)
-  const lines = [`#### \`${namespace}.${entry.name}\` (${entry.kind})`, ""]
+  const lines = [`#### \`${qualified}\` (${entry.kind})`, ""]
   if (sentence !== "") lines.push(sentence, "")
   lines.push("```ts", entry.signature, "```", "")
   return lines.join("\n")
@@ -720,6 +725,14 @@ export const generate = (): { readonly markdown: string; readonly missing: Reado
       if (entryPoint.specifier === "effect-codex/schema") {
         const ctx = program.ctx(entryPoint.file)
         sections.push(renderSchema(program, entryPoint.file, moduleDoc(ctx), missing))
+        continue
+      }
+      if ("flat" in entryPoint && entryPoint.flat) {
+        const doc = moduleDoc(program.ctx(entryPoint.file))
+        if (doc !== undefined) sections.push(firstParagraph(doc.description), "")
+        const entries = collectEntriesOf(program, entryPoint.file, new Set())
+        sections.push(`\`import { ${entries.filter((e) => e.kind === "class").map((e) => e.name).join(", ")} } from "${entryPoint.specifier}"\``, "")
+        for (const entry of entries) sections.push(renderEntry(undefined, entry, missing))
         continue
       }
       const { doc, modules, others } = readEntryPoint(program, entryPoint.file)

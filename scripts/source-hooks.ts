@@ -11,7 +11,8 @@ const entries: Record<string, string> = {
   "effect-codex": "src/index.ts",
   "effect-codex/schema": "src/schema/index.ts",
   "effect-codex/testing": "src/testing.ts",
-  "effect-codex/ai": "src/ai.ts"
+  "effect-codex/ai": "src/ai.ts",
+  "effect-codex/promise": "src/promise.ts"
 }
 
 registerHooks({

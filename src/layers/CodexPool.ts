@@ -52,6 +52,7 @@
  * Closing the layer's Scope closes every server (stdin EOF, then SIGTERM,
  * then SIGKILL, all at once), including a replacement still starting.
  *
+ * @stability unstable
  * @since 0.1.0
  */
 import {

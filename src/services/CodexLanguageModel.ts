@@ -62,6 +62,7 @@
  *   `thread.run`;
  * - `toolChoice` other than `"none"` (no client tools) is not enforced.
  *
+ * @stability unstable
  * @since 0.1.0
  */
 import { Deferred, Effect, Exit, Layer, Result, Stream } from "effect"

@@ -25,6 +25,7 @@
  * })
  * ```
  *
+ * @stability unstable
  * @since 0.1.0
  */
 import { type Duration, Metric } from "effect"

@@ -122,7 +122,8 @@ describe.concurrent("docs", () => {
               "effect-codex": ["../../src/index.ts"],
               "effect-codex/schema": ["../../src/schema/index.ts"],
               "effect-codex/testing": ["../../src/testing.ts"],
-              "effect-codex/ai": ["../../src/ai.ts"]
+              "effect-codex/ai": ["../../src/ai.ts"],
+              "effect-codex/promise": ["../../src/promise.ts"]
             },
             // a block may define a value to show it without using it
             noUnusedLocals: false,
