@@ -90,6 +90,7 @@ describe("Cli renderer", () => {
   it("a command gets one line on stderr, the shell wrapper looked through (transcript b)", () => {
     const out = play(eventsOf("b-exec-approval.jsonl"))
     assert.deepStrictEqual(out.notes, ["$ touch marker.txt && echo created-marker · exit 0 · 0 ms"])
+    assert.strictEqual(out.labels[0], "thinking")
     assert.include(out.labels, "running: touch marker.txt && echo created-marker")
     assert.include(out.labels, "waiting for approval")
     assert.isTrue(out.stdout.startsWith("Command output was:"))

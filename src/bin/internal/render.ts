@@ -71,6 +71,8 @@ export class Renderer {
   /** The operations for one event, in order. */
   feed(event: TurnEvent.TurnEvent): Array<Op> {
     switch (event._tag) {
+      case "TurnStarted":
+        return [status("thinking")]
       case "AgentMessageDelta":
         if (!this.printAnswer || event.delta === "") return []
         this.streamed.add(event.itemId)

@@ -56,7 +56,8 @@ export const make = (options: Options): Effect.Effect<Display, never, Scope.Scop
     const spinning = options.spinner && stderr.isTTY === true
     // Both on one terminal: an answer line left open on stdout must be ended before a stderr line.
     const sameTerminal = stdout.isTTY === true && stderr.isTTY === true
-    let label: string | undefined = spinning ? "thinking" : undefined
+    // until the turn starts, the wait is codex starting up
+    let label: string | undefined = spinning ? "starting codex" : undefined
     let frame = 0
     let drawn = false
     let paused = 0
