@@ -370,7 +370,7 @@ describe("effect-codex (interactive, in a pseudo-terminal)", () => {
     try {
       await term.waitForScreen(/Run this command\?/)
       const asking = term.screen()
-      assert.match(asking, /^\$ touch marker\.txt$/m)
+      assert.match(asking, /^  \$ touch marker\.txt$/m)
       assert.match(asking, /Accept once/)
       assert.match(asking, /Accept for this session/)
       assert.match(asking, /Decline/)
@@ -392,7 +392,7 @@ describe("effect-codex (interactive, in a pseudo-terminal)", () => {
     const term = inTmux(ws, ["--local-model", "run", "--ask-for-approval", "on-request", "please fix the notes"])
     try {
       await term.waitForScreen(/Apply these changes\?/)
-      assert.match(term.screen(), /^\+ LOCALMODEL_NOTES\.md$/m)
+      assert.match(term.screen(), /^  \+ LOCALMODEL_NOTES\.md$/m)
       term.keys("C-c")
       assert.strictEqual(await term.exitCode(), 130, term.screen())
       assert.match(term.screen(), /effect-codex: interrupted/)

@@ -337,12 +337,12 @@ describe("Cli format", () => {
         reason: "to create the marker",
         startedAtMs: 0
       } as Protocol.CommandExecutionRequestApprovalParams),
-      { question: "Run this command?", details: ["$ touch marker.txt", "  in /repo", "  reason: to create the marker"] }
+      { question: "Run this command?", details: ["  $ touch marker.txt", "    in /repo", "    reason: to create the marker"] }
     )
     const change = fileChange([{ path: "/repo/a.md", kind: { type: "add" }, diff: "" }], "inProgress")
     assert.deepStrictEqual(
       Format.fileChangeApproval({ threadId: "t", turnId: "u", itemId: "f1", startedAtMs: 0, grantRoot: "/repo" }, change, "/repo"),
-      { question: "Apply these changes?", details: ["+ a.md", "  write access to /repo"] }
+      { question: "Apply these changes?", details: ["  + a.md", "    write access to /repo"] }
     )
     assert.deepStrictEqual(
       Format.fileChangeApproval({ threadId: "t", turnId: "u", itemId: "f1", startedAtMs: 0 }, undefined),

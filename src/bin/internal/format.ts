@@ -273,7 +273,8 @@ export const transcript = (thread: Protocol.Thread, nowMs: number): Array<string
 }
 
 /**
- * What an approval prompt shows: the question and the details under it.
+ * What an approval prompt shows: the question, and the details above it (indented, so they do not
+ * read as the line of a command that ran).
  *
  * @internal
  */
@@ -289,9 +290,9 @@ export interface ApprovalQuestion {
  */
 export const commandApproval = (params: Protocol.CommandExecutionRequestApprovalParams): ApprovalQuestion => {
   const details: Array<string> = []
-  if (params.command !== undefined && params.command !== null) details.push(`$ ${unwrapShell(params.command)}`)
-  if (params.cwd !== undefined && params.cwd !== null) details.push(`  in ${params.cwd}`)
-  if (params.reason !== undefined && params.reason !== null && params.reason !== "") details.push(`  reason: ${params.reason}`)
+  if (params.command !== undefined && params.command !== null) details.push(`  $ ${unwrapShell(params.command)}`)
+  if (params.cwd !== undefined && params.cwd !== null) details.push(`    in ${params.cwd}`)
+  if (params.reason !== undefined && params.reason !== null && params.reason !== "") details.push(`    reason: ${params.reason}`)
   return { question: "Run this command?", details }
 }
 
@@ -306,9 +307,11 @@ export const fileChangeApproval = (
   item: Protocol.ThreadItem | undefined,
   cwd?: string
 ): ApprovalQuestion => {
-  const details = item !== undefined && item.type === "fileChange" ? fileChangeLines(item, cwd) : []
-  if (params.grantRoot !== undefined && params.grantRoot !== null) details.push(`  write access to ${params.grantRoot}`)
-  if (params.reason !== undefined && params.reason !== null && params.reason !== "") details.push(`  reason: ${params.reason}`)
+  const details = item !== undefined && item.type === "fileChange"
+    ? fileChangeLines(item, cwd).map((line) => `  ${line}`)
+    : []
+  if (params.grantRoot !== undefined && params.grantRoot !== null) details.push(`    write access to ${params.grantRoot}`)
+  if (params.reason !== undefined && params.reason !== null && params.reason !== "") details.push(`    reason: ${params.reason}`)
   return { question: "Apply these changes?", details }
 }
 
