@@ -27,6 +27,8 @@ import { EXIT, Failure } from "./internal/failure.ts"
 // answer without it, and never start codex.
 const commands = Effect.promise(() => import("./internal/commands.ts"))
 
+Terminal.watchStdout()
+
 const root = Command.make("effect-codex").pipe(
   Command.withSharedFlags({ localModel: Flags.localModel }),
   Command.withDescription("Codex from the command line: run turns, review changes, read threads (the effect-codex SDK)")

@@ -312,6 +312,17 @@ describe("effect-codex (non-interactive)", () => {
     assert.notMatch(exit.stdout, /"_tag":"TurnCompleted","threadId":"[^"]+","turn":\{[^}]*"status":"completed"/)
     assert.deepStrictEqual(await leftovers(ws), [], "processes left behind after Ctrl-C")
   }), TEST_TIMEOUT_MS)
+
+  it("stdout closed by its reader mid-turn (| head) interrupts the turn: exit code 141, no process left", withWorkspace(async (ws) => {
+    const running = start(ws, ["--local-model", "run", "--json", "Tell me a long story"])
+    await running.waitFor(/"_tag":"TurnStarted"/)
+    running.child.stdout!.destroy() // as `head -n 1` does once it has its line
+    const exit = await running.exited
+    assert.strictEqual(exit.code, 141, explain(exit))
+    assert.match(exit.stderr, /^effect-codex: stdout was closed; the turn was interrupted$/m, explain(exit))
+    assert.notMatch(exit.stderr, /EPIPE|Unhandled/)
+    assert.deepStrictEqual(await leftovers(ws), [], "processes left behind after stdout closed")
+  }), TEST_TIMEOUT_MS)
 })
 
 // -----------------------------------------------------------------------------

@@ -3,7 +3,7 @@
  * when a command runs (the SDK is most of the tool's start-up time; `--help` does without it).
  *
  * Exit codes: 0 done, 1 failed (codex's error on stderr), 2 usage, 124 `--timeout` reached, 130
- * interrupted (Ctrl-C).
+ * interrupted (Ctrl-C), 141 stdout closed by its reader mid-turn.
  *
  * @internal
  */
@@ -81,6 +81,11 @@ const turnSession = <A, E>(
     const policy = CliApprovals.policyOf(options.approve, interactive)
     const display = yield* Terminal.make({ spinner: !options.json })
     return yield* body({ display, policy }).pipe(
+      // nobody reads the answer any more: stop the turn rather than pay for the rest of it
+      Effect.raceFirst(Effect.andThen(
+        Terminal.stdoutClosed,
+        fail("stdout was closed; the turn was interrupted", EXIT.stdoutClosed)
+      )),
       Effect.provide(Backend.layer({ localModel: options.localModel, approvals: CliApprovals.layer(policy, display) }))
     )
   }).pipe(Effect.scoped, reported)

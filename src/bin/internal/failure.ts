@@ -7,11 +7,12 @@
 import { Data, Runtime } from "effect"
 
 /**
- * Exit codes beyond 0 (done) and 130 (interrupted, Ctrl-C; `runMain`'s own).
+ * Exit codes beyond 0 (done) and 130 (interrupted, Ctrl-C; `runMain`'s own). 141 is the shells' code
+ * for a reader gone away (128 + SIGPIPE).
  *
  * @internal
  */
-export const EXIT = { error: 1, usage: 2, timeout: 124 } as const
+export const EXIT = { error: 1, usage: 2, timeout: 124, stdoutClosed: 141 } as const
 
 /**
  * A failure already shown to the user, with the exit code to end with.

@@ -9,6 +9,41 @@ import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
 import { Effect, Layer, Schedule, type Scope, Terminal } from "effect"
 import type { Op } from "./render.ts"
 
+// -----------------------------------------------------------------------------
+// stdout closed by its reader (`effect-codex run --json ... | head -n 3`)
+// -----------------------------------------------------------------------------
+
+let stdoutClosedFlag = false
+const stdoutClosedWaiters = new Set<() => void>()
+
+/**
+ * Watches stdout for its reader going away (EPIPE): from then on nothing more is written to it, and
+ * {@link stdoutClosed} completes. Without a listener, Node would crash on the first write after it
+ * (an unhandled 'error' event), skipping every finalizer, the one that closes codex included.
+ *
+ * @internal
+ */
+export const watchStdout = (stream: NodeJS.WriteStream = process.stdout): void => {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error
+    stdoutClosedFlag = true
+    for (const waiter of stdoutClosedWaiters) waiter()
+    stdoutClosedWaiters.clear()
+  })
+}
+
+/**
+ * Completes once stdout's reader has gone away (see {@link watchStdout}).
+ *
+ * @internal
+ */
+export const stdoutClosed: Effect.Effect<void> = Effect.callback<void>((resume) => {
+  if (stdoutClosedFlag) return resume(Effect.void)
+  const waiter = () => resume(Effect.void)
+  stdoutClosedWaiters.add(waiter)
+  return Effect.sync(() => void stdoutClosedWaiters.delete(waiter))
+})
+
 const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
 const CLEAR_LINE = "\r\x1b[2K"
 
@@ -74,14 +109,14 @@ export const make = (options: Options): Effect.Effect<Display, never, Scope.Scop
       drawn = true
     }
     const writeAnswer = (text: string) => {
-      if (text === "") return
+      if (text === "" || stdoutClosedFlag) return
       clear()
       stdout.write(text)
       stdoutOpen = !text.endsWith("\n")
     }
     const writeNote = (line: string) => {
       clear()
-      if (sameTerminal && stdoutOpen) {
+      if (sameTerminal && stdoutOpen && !stdoutClosedFlag) {
         stdout.write("\n")
         stdoutOpen = false
       }
