@@ -50,10 +50,10 @@ export const localModel = Flag.String("local-model").pipe(
  */
 export type LocalModel = Option.Option<{ readonly home: string | undefined }>
 
-/** @internal */
+/** `--json`: JSON lines instead of text. @internal */
 export const json = Flag.Boolean("json").pipe(Flag.withDescription("Print JSON lines instead of text"), Flag.withDefault(false))
 
-/** @internal */
+/** `--model, -m`: the model slug. @internal */
 export const model = Flag.String("model").pipe(
   Flag.withAlias("m"),
   Flag.withDescription("The model (see `effect-codex models`)"),
@@ -75,27 +75,27 @@ export const cwd = Flag.String("cwd").pipe(
   Flag.optional
 )
 
-/** @internal */
+/** `--effort`: the reasoning effort, as codex names it. @internal */
 export const effort = Flag.String("effort").pipe(
   Flag.withMetavar("level"),
   Flag.withDescription("Reasoning effort: none, minimal, low, medium, high or xhigh (as the model supports)"),
   Flag.optional
 )
 
-/** @internal */
+/** `--sandbox, -s`: the thread's sandbox mode. @internal */
 export const sandbox = Flag.Literals("sandbox", ["read-only", "workspace-write", "danger-full-access"]).pipe(
   Flag.withAlias("s"),
   Flag.withDescription("Where commands may write (default: your codex config)"),
   Flag.optional
 )
 
-/** @internal */
+/** `--ask-for-approval`: codex's approval policy for the thread. @internal */
 export const askForApproval = Flag.Literals("ask-for-approval", ["untrusted", "on-request", "never"]).pipe(
   Flag.withDescription("When codex asks before it runs a command (default: your codex config)"),
   Flag.optional
 )
 
-/** @internal */
+/** `--approve`: who answers approval requests (see `approvals.ts`). @internal */
 export const approve = Flag.Literals("approve", POLICIES).pipe(
   Flag.withMetavar("policy"),
   Flag.withDescription(
@@ -128,40 +128,40 @@ export const outputSchema = Flag.FileText("output-schema").pipe(
   Flag.optional
 )
 
-/** @internal */
+/** `--resume <thread>`: run on a stored thread. @internal */
 export const resume = Flag.String("resume").pipe(
   Flag.withMetavar("thread"),
   Flag.withDescription("Continue a stored thread (see `effect-codex threads`) instead of starting a new one"),
   Flag.optional
 )
 
-/** @internal */
+/** The prompt of `run`: one or more words. @internal */
 export const prompt = Argument.String("prompt").pipe(
   Argument.withDescription("What to ask codex (several words are joined with spaces)"),
   Argument.variadic({ min: 1 })
 )
 
-/** @internal */
+/** `--base <branch>`: what `review` compares against. @internal */
 export const base = Flag.String("base").pipe(
   Flag.withMetavar("branch"),
   Flag.withDescription("Review the changes against this base branch (default: the uncommitted changes)"),
   Flag.optional
 )
 
-/** @internal */
+/** `--limit, -n`: how many threads `threads` lists. @internal */
 export const limit = Flag.Int("limit").pipe(
   Flag.withAlias("n"),
   Flag.withDescription("How many threads to list, most recent first"),
   Flag.withDefault(20)
 )
 
-/** @internal */
+/** `--archived`: list the archived threads. @internal */
 export const archived = Flag.Boolean("archived").pipe(Flag.withDescription("List archived threads"), Flag.withDefault(false))
 
-/** @internal */
+/** The thread id of `read`. @internal */
 export const thread = Argument.String("thread").pipe(Argument.withDescription("The thread id (see `effect-codex threads`)"))
 
-/** @internal */
+/** `--all`: hidden models too. @internal */
 export const all = Flag.Boolean("all").pipe(Flag.withDescription("Include hidden models"), Flag.withDefault(false))
 
 /**
