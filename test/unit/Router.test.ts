@@ -34,8 +34,8 @@ const incomingOf = (msg: Line["msg"]): Incoming.Incoming | undefined => {
 
 const notification = (method: string, params: Record<string, unknown>) => Incoming.decodeNotification(method, params)
 
-const turnStarted = (threadId: string, turnId: string) =>
-  notification("turn/started", { threadId, turn: { id: turnId, items: [], status: "inProgress", error: null } })
+const turnStarted = (threadId: string, turnId: string, rootTurnId: string = turnId) =>
+  notification("turn/started", { threadId, turn: { id: turnId, rootTurnId, items: [], status: "inProgress", error: null } })
 const turnCompleted = (threadId: string, turnId: string, status = "completed") =>
   notification("turn/completed", { threadId, turn: { id: turnId, items: [], status, error: null } })
 const delta = (threadId: string, turnId: string, text: string) =>
@@ -232,4 +232,63 @@ describe("Router: the races of a live connection", () => {
       assert.deepStrictEqual(turn.events.map((event) => event._tag), ["TurnStarted"])
       assert.isTrue(turn.started)
     }))
+
+  // review/start answers with the review's turn id; every event of the review carries it, but its
+  // turn/started names an inner turn, with the review's id as rootTurnId (codex 0.169 and 0.171)
+  it("a review's turn/started (inner turn, rootTurnId = the review) routed before the answer is the review's", () => {
+    const router = new Router()
+    router.beginStart("t")
+    router.route(notification("item/started", { threadId: "t", turnId: "review", item: { type: "enteredReviewMode", id: "i", review: "x" } }))
+    router.route(turnStarted("t", "inner", "review"))
+    const turn = router.claim("t", "review")
+    router.endStart("t")
+    router.route(turnCompleted("t", "review"))
+    assert.deepStrictEqual(turn.events.map((event) => event._tag), ["ItemStarted", "TurnStarted", "TurnCompleted"])
+    assert.strictEqual(turn.phase._tag, "Completed")
+    // codex refuses turn/interrupt with the review's id ("expected active turn id ... but found <inner>")
+    assert.strictEqual(turn.activeTurnId, "inner")
+  })
+
+  it("a review's turn/started routed after the answer reaches the review, which has not started yet", () => {
+    const router = new Router()
+    router.beginStart("t")
+    const turn = router.claim("t", "review")
+    router.endStart("t")
+    assert.isFalse(turn.started)
+    router.route(turnStarted("t", "inner", "review"))
+    assert.isTrue(turn.started)
+    assert.strictEqual(turn.activeTurnId, "inner")
+    assert.strictEqual(turn.turnId, "review")
+  })
+
+  it("a turn/started whose rootTurnId names a turn that already started is not that turn's", () => {
+    const router = new Router()
+    router.beginStart("t")
+    const turn = router.claim("t", "u")
+    router.endStart("t")
+    router.route(turnStarted("t", "u"))
+    // a turn codex starts on behalf of u (a goal continuation) is a turn of its own
+    router.route(turnStarted("t", "v", "u"))
+    assert.deepStrictEqual(turn.events.map((event) => (event as { turn?: { id: string } }).turn?.id), ["u"])
+    assert.strictEqual(turn.activeTurnId, "u")
+  })
+
+  it("a start answered with another thread (a review on a thread of its own) gets that thread's early events", () => {
+    const router = new Router()
+    router.beginStart("t")
+    router.beginStartElsewhere()
+    router.route(turnStarted("r", "inner", "review"))
+    router.route(delta("r", "review", "early"))
+    router.route(delta("elsewhere", "z", "not claimed"))
+    const turn = router.claim("r", "review")
+    router.endStartElsewhere()
+    router.endStart("t")
+    router.route(delta("r", "review", "late"))
+    router.route(turnCompleted("r", "review"))
+    assert.strictEqual(turn.threadId, "r")
+    assert.deepStrictEqual(turn.events.map((event) => event._tag), ["TurnStarted", "AgentMessageDelta", "AgentMessageDelta", "TurnCompleted"])
+    // nothing is kept once no such start is pending
+    router.route(delta("x", "y", "dropped"))
+    assert.strictEqual(router.claim("x", "y").events.length, 0)
+  })
 })
