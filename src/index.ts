@@ -3,7 +3,8 @@
  * app-server.
  *
  * - {@link AppServer}: layers that start (or connect to) `codex app-server`.
- * - {@link Codex}: threads, models and the account.
+ * - {@link Codex}: threads, models and the account, and the rest of the
+ *   server (commands outside a turn, history, usage, configuration).
  * - {@link Thread} / {@link Turn}: run turns, stream their {@link TurnEvent}s.
  * - {@link Approvals} and {@link CodexTool}: answer codex's requests with Effects.
  * - {@link CodexError}: the one error, with a `reason`.
@@ -22,6 +23,8 @@ export * as Approvals from "./services/Approvals.ts"
 export * as Codex from "./services/Codex.ts"
 /** @since 0.1.0 */
 export * as CodexError from "./schema/CodexError.ts"
+/** @since 0.1.0 */
+export * as Command from "./services/Command.ts"
 /** @since 0.1.0 */
 export * as CodexTool from "./services/CodexTool.ts"
 /** @since 0.1.0 */

@@ -291,4 +291,17 @@ describe("Router: the races of a live connection", () => {
     router.route(delta("x", "y", "dropped"))
     assert.strictEqual(router.claim("x", "y").events.length, 0)
   })
+
+  it.effect("openOn: a turn's waiter, resumed synchronously by its end, no longer sees it open", () =>
+    Effect.gen(function*() {
+      const router = new Router()
+      router.beginStart("t")
+      const turn = router.claim("t", "u")
+      router.endStart("t")
+      router.route(turnStarted("t", "u"))
+      assert.deepStrictEqual(router.openOn("t"), ["u"])
+      const seen = yield* Effect.forkChild(Effect.map(turn.awaitEnd, () => router.openOn("t")), { startImmediately: true })
+      router.route(turnCompleted("t", "u"))
+      assert.deepStrictEqual(yield* Fiber.join(seen), [])
+    }))
 })

@@ -347,6 +347,17 @@ export class Router {
     })
   }
 
+  /**
+   * The ids of the claimed turns of `threadId` that have not ended. A turn
+   * that just ended may still be in the table: its waiters resume (Effect
+   * resumes them synchronously) before `deliver` releases it.
+   */
+  openOn(threadId: string): ReadonlyArray<string> {
+    const ids: Array<string> = []
+    for (const turn of this.turns.values()) if (turn.threadId === threadId && !turn.ended) ids.push(turn.turnId)
+    return ids
+  }
+
   /** The turn with this id, if it is still running. */
   active(turnId: string): TurnState | undefined {
     return this.turns.get(turnId)
