@@ -50,14 +50,19 @@ const replay = (lines: ReadonlyArray<Line>) => {
   const starts = new Map<number | string, string>()
   const turns: Array<TurnState> = []
   for (const line of lines) {
-    if (line.dir === "c2s" && line.msg.method === "turn/start" && line.msg.id !== undefined) {
+    const starting = line.msg.method === "turn/start" || line.msg.method === "review/start"
+    if (line.dir === "c2s" && starting && line.msg.id !== undefined) {
       starts.set(line.msg.id, line.msg.params.threadId)
       router.beginStart(line.msg.params.threadId)
+      // as thread.review does: its answer may name another thread
+      if (line.msg.method === "review/start") router.beginStartElsewhere()
     } else if (line.dir === "s2c") {
       const threadId = line.msg.id === undefined ? undefined : starts.get(line.msg.id)
       if (threadId !== undefined && line.msg.method === undefined) {
         starts.delete(line.msg.id!)
-        if (line.msg.result?.turn?.id !== undefined) turns.push(router.claim(threadId, line.msg.result.turn.id))
+        const result = line.msg.result
+        if (result?.turn?.id !== undefined) turns.push(router.claim(result.reviewThreadId ?? threadId, result.turn.id))
+        if (result?.reviewThreadId !== undefined) router.endStartElsewhere()
         router.endStart(threadId)
         continue
       }
@@ -83,8 +88,12 @@ describe("Router: recorded sessions (goldens)", () => {
           assert.strictEqual(turn.phase._tag, "Completed", where)
           assert.strictEqual(turn.events.at(-1)?._tag, "TurnCompleted", where)
           for (const event of turn.events) {
-            const ids = event as { readonly turnId?: string; readonly turn?: { readonly id: string } }
-            const turnId = ids.turnId ?? ids.turn?.id
+            const ids = event as {
+              readonly turnId?: string
+              readonly turn?: { readonly id: string; readonly rootTurnId?: string | null }
+            }
+            // a review's turn/started names an inner turn, and the review as its root
+            const turnId = ids.turnId ?? (event._tag === "TurnStarted" ? ids.turn?.rootTurnId ?? ids.turn?.id : ids.turn?.id)
             if (turnId !== undefined) assert.strictEqual(turnId, turn.turnId, `${where}: ${event._tag}`)
           }
           checked++
@@ -92,6 +101,19 @@ describe("Router: recorded sessions (goldens)", () => {
       }
     }
     assert.isAbove(checked, 25)
+  })
+
+  it("k-review: both reviews get their inner turn/started; the interrupt recorded names that inner turn", () => {
+    const lines = read("k-review.jsonl")
+    const { turns } = replay(lines)
+    assert.strictEqual(turns.length, 2)
+    for (const turn of turns) {
+      const tags = turn.events.map((event) => event._tag)
+      assert.deepStrictEqual([tags.includes("TurnStarted"), tags.at(-1)], [true, "TurnCompleted"], turn.turnId)
+      assert.notStrictEqual(turn.activeTurnId, turn.turnId)
+    }
+    const interrupt = lines.find((line) => line.msg.method === "turn/interrupt")
+    assert.strictEqual(interrupt?.msg.params.turnId, turns[1]!.activeTurnId)
   })
 
   it("i-concurrent-threads: two threads' turns interleave on the wire and are told apart", () => {
