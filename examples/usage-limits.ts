@@ -30,7 +30,7 @@ const program = Effect.gen(function*() {
   yield* Console.log(`turn used ${result.usage?.last.totalTokens ?? "?"} tokens`)
   yield* Fiber.join(watcher)
 
-  const ask = <A>(name: string, effect: Effect.Effect<A, CodexError.CodexError>, show: (a: A) => string) =>
+  const ask = <A, R>(name: string, effect: Effect.Effect<A, CodexError.CodexError, R>, show: (a: A) => string) =>
     effect.pipe(
       Effect.map(show),
       Effect.catchReason("CodexError", "RpcError", (reason) => Effect.succeed(`not available: ${reason.message}`)),
