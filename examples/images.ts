@@ -1,10 +1,12 @@
 /**
- * Images as input: `Input.image(url)` (an https or `data:` URL) and
- * `Input.localImage(path)` (a file on the machine running codex), mixed with
- * text in one turn.
+ * Images as input. codex takes inline images only: `Input.imageBytes(bytes,
+ * mimeType)` and `Input.imageFile(path)` (read here, its type told by its
+ * bytes) make the `data:` URL it accepts, `Input.localImage(path)` names a
+ * file codex reads itself; a remote `https://` URL is refused when the turn
+ * starts.
  *
  * With the LocalModel, the example also checks what codex sent to the model:
- * both images arrive as `input_image` parts of the user's message.
+ * the images arrive as `input_image` parts of the user's message.
  *
  *   node --import ./scripts/source-hooks.ts examples/images.ts
  */
@@ -17,8 +19,8 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Backend from "./internal/backend.ts"
 
-// Two 8x8 PNGs: a red square (sent by URL) and a blue one (sent as a file).
-const RED = "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEklEQVR4nGP4z8CAFWEXHbQSACj/P8Fu7N9hAAAAAElFTkSuQmCC"
+// Two 8x8 PNGs: a red square (sent as bytes) and a blue one (sent as a file).
+const RED = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEklEQVR4nGP4z8CAFWEXHbQSACj/P8Fu7N9hAAAAAElFTkSuQmCC", "base64")
 const BLUE = "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEElEQVR4nGNgYPiPAw0pCQCpcD/BFMrqcwAAAABJRU5ErkJggg=="
 
 // A temporary directory, removed when the program's scope closes.
@@ -34,8 +36,8 @@ const program = Effect.gen(function*() {
   const thread = yield* Codex.startThread()
   const result = yield* thread.run([
     Input.text("What colors are these two images? Answer in one short sentence."),
-    Input.image(`data:image/png;base64,${RED}`),
-    Input.localImage(file)
+    Input.imageBytes(RED, "image/png"),
+    yield* Input.imageFile(file)
   ])
   yield* Console.log(`answer: ${result.finalResponse}`)
 
@@ -48,6 +50,13 @@ const program = Effect.gen(function*() {
     yield* Console.log(`the model received ${images.length} images: ${parts.map((part) => part.type).join(", ")}`)
     yield* Console.log(`the local file was sent inline: ${images.some((part) => part.image_url?.endsWith(BLUE))}`)
   }
+
+  // A remote URL never reaches the model: codex refuses the turn.
+  const remote = yield* thread.run(["And this one?", Input.image("https://example.com/cat.png")]).pipe(
+    Effect.as("accepted"),
+    Effect.catchReason("CodexError", "RpcError", (reason) => Effect.succeed(reason.message))
+  )
+  yield* Console.log(`a remote URL: ${remote}`)
 })
 
 program.pipe(

@@ -3,7 +3,8 @@
  * app-server.
  *
  * - {@link AppServer}: layers that start (or connect to) `codex app-server`.
- * - {@link Codex}: threads, models and the account.
+ * - {@link Codex}: threads, models and the account, and the rest of the
+ *   server (commands outside a turn, history, usage, configuration).
  * - {@link CodexPool}: one `Codex` over several app-server processes.
  * - {@link Thread} / {@link Turn}: run turns, stream their {@link TurnEvent}s.
  * - {@link Approvals} and {@link CodexTool}: answer codex's requests with Effects.
@@ -26,6 +27,7 @@ export * as Codex from "./services/Codex.ts"
 export * as CodexError from "./schema/CodexError.ts"
 /** @since 0.1.0 */
 export * as CodexPool from "./layers/CodexPool.ts"
+export * as Command from "./services/Command.ts"
 /** @since 0.1.0 */
 export * as CodexTool from "./services/CodexTool.ts"
 /** @since 0.1.0 */

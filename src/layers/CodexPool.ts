@@ -53,6 +53,7 @@
  * then SIGKILL, all at once), including a replacement still starting.
  *
  * @stability unstable
+ * @stability unstable
  * @since 0.1.0
  */
 import {
@@ -433,6 +434,15 @@ export const make = Effect.fnUntraced(function*<R>(
     return Effect.catchIf(attempt, died, () => attempt)
   }
 
+  const holderOf = (threadId: string): Effect.Effect<Member, CodexError.CodexError> =>
+    Effect.suspend(() => {
+      const pinned = book.pinned(threadId)
+      return pinned === undefined ? anyMember : Effect.succeed(pinned)
+    })
+
+  const onThread = <A>(threadId: string, use: (codex: Codex.Service) => Effect.Effect<A, CodexError.CodexError>) =>
+    Effect.flatMap(holderOf(threadId), (member) => use(member.codex))
+
   const onEvery = (use: (codex: Codex.Service) => Effect.Effect<void, CodexError.CodexError>) =>
     Effect.flatMap(anyMember, () =>
       Effect.forEach(book.members(), (member) => use(member.codex), { concurrency: "unbounded", discard: true }))
@@ -528,7 +538,43 @@ export const make = Effect.fnUntraced(function*<R>(
     account: onAny((codex) => codex.account).pipe(Effect.withSpan("CodexPool.account")),
     loginApiKey: (apiKey: Redacted.Redacted<string>) =>
       onEvery((codex) => codex.loginApiKey(apiKey)).pipe(Effect.withSpan("CodexPool.loginApiKey")),
-    logout: onEvery((codex) => codex.logout).pipe(Effect.withSpan("CodexPool.logout"))
+    logout: onEvery((codex) => codex.logout).pipe(Effect.withSpan("CodexPool.logout")),
+    // commands, configuration, usage and the environment: any server (they share CODEX_HOME)
+    command: (argv, options) => Effect.flatMap(anyMember, (member) => member.codex.command(argv, options)),
+    exec: (argv, options) => onAny((codex) => codex.exec(argv, options)),
+    // loaded threads: those of every server
+    listLoadedThreads: (options) =>
+      Effect.flatMap(anyMember, () =>
+        Effect.forEach(book.members(), (member) => Stream.runCollect(member.codex.loadedThreads(options)), {
+          concurrency: "unbounded"
+        })).pipe(Effect.map((lists) => ({ data: lists.flatMap((list) => Array.from(list)), nextCursor: null }))),
+    loadedThreads: (options) =>
+      Stream.unwrap(Effect.map(anyMember, () =>
+        Stream.mergeAll(book.members().map((member) => member.codex.loadedThreads(options)), {
+          concurrency: "unbounded"
+        }))),
+    // a thread's history and lifetime: the server that holds it, else any
+    deleteThread: (threadId) => onThread(threadId, (codex) => codex.deleteThread(threadId)),
+    unsubscribeThread: (threadId) => onThread(threadId, (codex) => codex.unsubscribeThread(threadId)),
+    listTurns: (threadId, options) => onThread(threadId, (codex) => codex.listTurns(threadId, options)),
+    turns: (threadId, options) =>
+      Stream.unwrap(Effect.map(holderOf(threadId), (member) => member.codex.turns(threadId, options))),
+    listItems: (threadId, options) => onThread(threadId, (codex) => codex.listItems(threadId, options)),
+    items: (threadId, options) =>
+      Stream.unwrap(Effect.map(holderOf(threadId), (member) => member.codex.items(threadId, options))),
+    rateLimits: (options) => onAny((codex) => codex.rateLimits(options)),
+    usage: (options) => onAny((codex) => codex.usage(options)),
+    rateLimitUpdates: Stream.unwrap(Effect.map(anyMember, (member) => member.codex.rateLimitUpdates)),
+    readConfig: (options) => onAny((codex) => codex.readConfig(options)),
+    writeConfig: (keyPath, value, options) => onAny((codex) => codex.writeConfig(keyPath, value, options)),
+    writeConfigBatch: (edits, options) => onAny((codex) => codex.writeConfigBatch(edits, options)),
+    skills: (options) => onAny((codex) => codex.skills(options)),
+    listMcpServers: (options) => onAny((codex) => codex.listMcpServers(options)),
+    mcpServers: (options) => Stream.unwrap(Effect.map(anyMember, (member) => member.codex.mcpServers(options))),
+    callMcpTool: (params) => onAny((codex) => codex.callMcpTool(params)),
+    readMcpResource: (params) => onAny((codex) => codex.readMcpResource(params)),
+    fuzzyFileSearch: (params) => onAny((codex) => codex.fuzzyFileSearch(params)),
+    uploadFeedback: (params) => onAny((codex) => codex.uploadFeedback(params))
   })
 
   const pool: Service = {

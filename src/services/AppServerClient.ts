@@ -169,6 +169,16 @@ export interface Service {
   /** Every message received while the stream runs (subscribes when run). */
   readonly incoming: Stream.Stream<Incoming, CodexError.CodexError>
   /**
+   * Calls `listener` for every notification received while the Scope is
+   * open, on the reader itself: in wire order with the answers to requests,
+   * so what it records is complete when the answer of a request sent before
+   * arrives (the output of `command/exec` when its exit code does). It must
+   * be cheap and must not block; an exception it throws is logged.
+   */
+  readonly listen: (
+    listener: (notification: Notification | UnknownNotification) => void
+  ) => Effect.Effect<void, never, Scope.Scope>
+  /**
    * Registers a handler for server requests for the life of the Scope. The
    * most recently registered handler is asked first.
    */
@@ -313,6 +323,7 @@ export const make = Effect.fnUntraced(function*(
 
   const hub = yield* PubSub.unbounded<Incoming | Terminal>()
   const handlers: Array<ServerRequestHandler> = []
+  const listeners: Array<(notification: Notification | UnknownNotification) => void> = []
   const unknownHandlers: Array<UnknownServerRequestHandler> = []
   const undecoded = new Set<string>()
   const closed = yield* Deferred.make<CodexError.CodexError>()
@@ -392,6 +403,10 @@ export const make = Effect.fnUntraced(function*(
       case "Notification": {
         const incoming = Incoming_.decodeNotification(message.method, message.params)
         PubSub.publishUnsafe(hub, incoming)
+        if (listeners.length > 0) {
+          const failed = notifyListeners(incoming)
+          if (failed !== undefined) return failed
+        }
         if (
           incoming._tag === "Notification" || !Incoming_.isKnownNotification(message.method) ||
           undecoded.has(message.method)
@@ -439,6 +454,18 @@ export const make = Effect.fnUntraced(function*(
       case "Invalid":
         return Effect.logWarning(`codex: dropped a message (${message.reason})`, JsonRpc.preview(line))
     }
+  }
+
+  const notifyListeners = (incoming: Notification | UnknownNotification): Effect.Effect<void> | undefined => {
+    let failed: Effect.Effect<void> | undefined
+    for (const listener of listeners) {
+      try {
+        listener(incoming)
+      } catch (error) {
+        failed = Effect.logWarning(`codex: a listener failed on ${incoming.method}`, error)
+      }
+    }
+    return failed
   }
 
   const lateAnswer = (id: JsonRpc.RequestId | null, line: string) =>
@@ -595,6 +622,7 @@ export const make = Effect.fnUntraced(function*(
     incoming: Stream.unwrap(subscribe),
     handleServerRequests: (handler) => register(handlers, handler),
     handleUnknownServerRequests: (handler) => register(unknownHandlers, handler),
+    listen: (listener) => register(listeners, listener),
     awaitClosed: Deferred.await(closed)
   })
 })

@@ -30,7 +30,7 @@
  * @stability unstable
  * @since 0.1.0
  */
-import { Cause, Context, Effect, Layer, Option, type Redacted, Stream } from "effect"
+import { Cause, Context, Effect, Layer, Option, type Redacted, type Schema, type Scope, Stream } from "effect"
 import * as Redact from "effect/Redacted"
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 import { Router } from "../streams/internal/router.ts"
@@ -38,6 +38,9 @@ import * as AppServerClient from "./AppServerClient.ts"
 import * as Approvals from "./Approvals.ts"
 import * as CodexError from "../schema/CodexError.ts"
 import * as CodexTool from "./CodexTool.ts"
+import type * as Command from "./Command.ts"
+import * as History from "./internal/history.ts"
+import * as ServerOps from "./internal/serverOps.ts"
 import * as Thread from "./Thread.ts"
 
 /**
@@ -79,6 +82,145 @@ export interface Service {
   readonly loginApiKey: (apiKey: Redacted.Redacted<string>) => Effect.Effect<void, CodexError.CodexError>
   /** Signs out. */
   readonly logout: Effect.Effect<void, CodexError.CodexError>
+
+  // --- Commands outside a turn ------------------------------------------------
+
+  /**
+   * Runs an argv vector under codex's sandbox, outside any turn
+   * (`command/exec`), with its output streamed; the handle's Scope closing
+   * before the process exits terminates it. See {@link Command.Command}.
+   */
+  readonly command: (
+    argv: ReadonlyArray<string>,
+    options?: Command.Options
+  ) => Effect.Effect<Command.Command, CodexError.CodexError, Scope.Scope>
+  /**
+   * Runs an argv vector to its exit and returns codex's answer: exit code and
+   * the buffered stdout and stderr (capped by codex, 1 MiB each by default).
+   * Interrupting the fiber terminates the process.
+   */
+  readonly exec: (
+    argv: ReadonlyArray<string>,
+    options?: Command.ExecOptions
+  ) => Effect.Effect<Protocol.CommandExecResponse, CodexError.CodexError>
+
+  // --- Loaded threads and stored history, by id --------------------------------
+
+  /** One page of the ids of the threads loaded in this app-server. */
+  readonly listLoadedThreads: (
+    options?: Protocol.ThreadLoadedListParams
+  ) => Effect.Effect<Protocol.ThreadLoadedListResponse, CodexError.CodexError>
+  /** The ids of every thread loaded in this app-server, over all pages. */
+  readonly loadedThreads: (
+    options?: Omit<Protocol.ThreadLoadedListParams, "cursor">
+  ) => Stream.Stream<string, CodexError.CodexError>
+  /** Deletes a thread and its stored history. */
+  readonly deleteThread: (threadId: string) => Effect.Effect<void, CodexError.CodexError>
+  /**
+   * Stops this connection's subscription to a thread's events (see
+   * `thread.unsubscribe`); `resumeThread` subscribes again.
+   */
+  readonly unsubscribeThread: (
+    threadId: string
+  ) => Effect.Effect<Protocol.ThreadUnsubscribeResponse, CodexError.CodexError>
+  /** One page of a thread's stored turns, loaded or not (newest first by default). */
+  readonly listTurns: (
+    threadId: string,
+    options?: Omit<Protocol.ThreadTurnsListParams, "threadId">
+  ) => Effect.Effect<Protocol.ThreadTurnsListResponse, CodexError.CodexError>
+  /** Every stored turn of a thread, over all pages. */
+  readonly turns: (
+    threadId: string,
+    options?: Omit<Protocol.ThreadTurnsListParams, "threadId" | "cursor">
+  ) => Stream.Stream<Protocol.Turn, CodexError.CodexError>
+  /** One page of a thread's stored items (oldest first by default). */
+  readonly listItems: (
+    threadId: string,
+    options?: Omit<Protocol.ThreadItemsListParams, "threadId">
+  ) => Effect.Effect<Protocol.ThreadItemsListResponse, CodexError.CodexError>
+  /** Every stored item of a thread, over all pages. */
+  readonly items: (
+    threadId: string,
+    options?: Omit<Protocol.ThreadItemsListParams, "threadId" | "cursor">
+  ) => Stream.Stream<Protocol.ThreadItemEntry, CodexError.CodexError>
+
+  // --- Usage and limits ------------------------------------------------------
+
+  /**
+   * The account's rate limits (`account/rateLimits/read`). Needs a ChatGPT
+   * sign-in: with an API key or none, codex answers RpcError
+   * "codex account authentication required to read rate limits".
+   */
+  readonly rateLimits: (
+    options?: Protocol.GetAccountRateLimitsParams
+  ) => Effect.Effect<Protocol.GetAccountRateLimitsResponse, CodexError.CodexError>
+  /** The account's token usage, or one thread's (`account/usage/read`); needs a ChatGPT sign-in too. */
+  readonly usage: (
+    options?: Protocol.GetAccountTokenUsageParams
+  ) => Effect.Effect<Protocol.GetAccountTokenUsageResponse, CodexError.CodexError>
+  /**
+   * Every `account/rateLimits/updated` codex sends while the stream runs
+   * (after each model response): the snapshot to watch.
+   */
+  readonly rateLimitUpdates: Stream.Stream<Protocol.RateLimitSnapshot, CodexError.CodexError>
+
+  // --- Configuration and environment -----------------------------------------
+
+  /** The effective configuration (`config/read`), with its layers if `includeLayers`. */
+  readonly readConfig: (
+    options?: Protocol.ConfigReadParams
+  ) => Effect.Effect<Protocol.ConfigReadResponse, CodexError.CodexError>
+  /**
+   * Writes one value to codex's `config.toml` (`config/value/write`; dotted
+   * `keyPath`, `mergeStrategy` `"replace"` unless given).
+   */
+  readonly writeConfig: (
+    keyPath: string,
+    value: Schema.Json,
+    options?: Omit<Protocol.ConfigValueWriteParams, "keyPath" | "value" | "mergeStrategy"> & {
+      readonly mergeStrategy?: Protocol.MergeStrategy | undefined
+    }
+  ) => Effect.Effect<Protocol.ConfigWriteResponse, CodexError.CodexError>
+  /** Writes several values at once (`config/batchWrite`; each `mergeStrategy` `"replace"` unless given). */
+  readonly writeConfigBatch: (
+    edits: ReadonlyArray<
+      Omit<Protocol.ConfigEdit, "mergeStrategy"> & { readonly mergeStrategy?: Protocol.MergeStrategy | undefined }
+    >,
+    options?: Omit<Protocol.ConfigBatchWriteParams, "edits">
+  ) => Effect.Effect<Protocol.ConfigWriteResponse, CodexError.CodexError>
+  /**
+   * The skills codex finds for working directories (`skills/list`): its
+   * system skills, `$CODEX_HOME/skills`, and a repository's `.codex/skills`
+   * and `.agents/skills`. Pass an entry to `Input.skillFrom`.
+   */
+  readonly skills: (options?: Protocol.SkillsListParams) => Effect.Effect<Protocol.SkillsListResponse, CodexError.CodexError>
+  /** One page of the configured MCP servers with their tools, resources and status (`mcpServerStatus/list`). */
+  readonly listMcpServers: (
+    options?: Protocol.ListMcpServerStatusParams
+  ) => Effect.Effect<Protocol.ListMcpServerStatusResponse, CodexError.CodexError>
+  /** Every configured MCP server, over all pages. */
+  readonly mcpServers: (
+    options?: Omit<Protocol.ListMcpServerStatusParams, "cursor">
+  ) => Stream.Stream<Protocol.McpServerStatus, CodexError.CodexError>
+  /** Calls a tool of an MCP server through a loaded thread's connection to it (`mcpServer/tool/call`). */
+  readonly callMcpTool: (
+    params: Protocol.McpServerToolCallParams
+  ) => Effect.Effect<Protocol.McpServerToolCallResponse, CodexError.CodexError>
+  /** Reads a resource of an MCP server (`mcpServer/resource/read`). */
+  readonly readMcpResource: (
+    params: Protocol.McpResourceReadParams
+  ) => Effect.Effect<Protocol.McpResourceReadResponse, CodexError.CodexError>
+  /** Fuzzy-matches file paths under `roots` (`fuzzyFileSearch`), best first. */
+  readonly fuzzyFileSearch: (
+    params: Protocol.FuzzyFileSearchParams
+  ) => Effect.Effect<Protocol.FuzzyFileSearchResponse, CodexError.CodexError>
+  /**
+   * Sends feedback (and optionally codex's logs) to OpenAI (`feedback/upload`).
+   * It goes to the internet: offline, codex answers RpcError (-32603).
+   */
+  readonly uploadFeedback: (
+    params: Protocol.FeedbackUploadParams
+  ) => Effect.Effect<Protocol.FeedbackUploadResponse, CodexError.CodexError>
 }
 
 /**
@@ -207,11 +349,16 @@ export const make = Effect.gen(function*() {
     if (prepared !== undefined) tools.set(threadId, new Map(prepared.map((tool) => [tool.spec.name, tool])))
   }
 
+  const history = History.make(client)
+  const unsubscribed = new Set<string>()
   const session: Thread.Session = {
     client,
     router,
     forkThread: (threadId, options) => forkThread(threadId, options),
-    archiveThread: (threadId) => archiveThread(threadId)
+    archiveThread: (threadId) => archiveThread(threadId),
+    unsubscribeThread: (threadId) => unsubscribeThread(threadId),
+    history,
+    unsubscribed
   }
 
   const startThread = Effect.fn("Codex.startThread")(function*(options: Thread.StartOptions = {}) {
@@ -230,6 +377,8 @@ export const make = Effect.gen(function*() {
       const { tools: list, ...params } = options
       const prepared = yield* prepareTools(list)
       const response = yield* client.request("thread/resume", { ...params, threadId })
+      // resuming subscribes this connection to the thread's events again
+      unsubscribed.delete(threadId)
       register(response.thread.id, prepared)
       return Thread.make(session, response.thread)
     }
@@ -255,6 +404,20 @@ export const make = Effect.gen(function*() {
     // codex unloads archived threads: load it again so the handle can run turns
     const response = yield* client.request("thread/resume", { threadId })
     return Thread.make(session, response.thread)
+  })
+
+  // codex stops sending the thread's events to this connection, also those of a turn already running
+  const unsubscribeThread = Effect.fn("Codex.unsubscribeThread")(function*(threadId: string) {
+    const open = router.openOn(threadId)
+    if (open.length > 0) {
+      return yield* invalid(
+        `thread ${threadId} has a turn running on this connection (${open.join(", ")}): ` +
+          "its events would stop; interrupt it or wait for its end before unsubscribing"
+      )
+    }
+    const response = yield* history.unsubscribe(threadId)
+    unsubscribed.add(threadId)
+    return response
   })
 
   const listThreads = Effect.fn("Codex.listThreads")(function*(options: Protocol.ThreadListParams = {}) {
@@ -288,7 +451,9 @@ export const make = Effect.gen(function*() {
     loginApiKey: Effect.fn("Codex.loginApiKey")(function*(apiKey: Redacted.Redacted<string>) {
       yield* client.request("account/login/start", { type: "apiKey", apiKey: Redact.value(apiKey) })
     }),
-    logout: client.request("account/logout", undefined).pipe(Effect.asVoid, Effect.withSpan("Codex.logout"))
+    logout: client.request("account/logout", undefined).pipe(Effect.asVoid, Effect.withSpan("Codex.logout")),
+    unsubscribeThread,
+    ...ServerOps.make(client, history)
   })
 })
 
@@ -416,3 +581,270 @@ export const loginApiKey = (apiKey: Redacted.Redacted<string>): Effect.Effect<vo
  * @since 0.1.0
  */
 export const logout: Effect.Effect<void, CodexError.CodexError, Codex> = Codex.use((codex) => codex.logout)
+
+// --- Commands outside a turn -------------------------------------------------
+
+/**
+ * Runs an argv vector outside any turn, its output streamed; closing the
+ * Scope before it exits terminates it.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const command = (
+  argv: ReadonlyArray<string>,
+  options?: Command.Options
+): Effect.Effect<Command.Command, CodexError.CodexError, Codex | Scope.Scope> =>
+  Codex.use((codex) => codex.command(argv, options))
+
+/**
+ * Runs an argv vector to its exit; codex's answer holds the exit code and the
+ * buffered output.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const exec = (
+  argv: ReadonlyArray<string>,
+  options?: Command.ExecOptions
+): Effect.Effect<Protocol.CommandExecResponse, CodexError.CodexError, Codex> =>
+  Codex.use((codex) => codex.exec(argv, options))
+
+// --- Loaded threads and stored history, by id ----------------------------------
+
+/**
+ * One page of the ids of the loaded threads.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const listLoadedThreads = (
+  options?: Protocol.ThreadLoadedListParams
+): Effect.Effect<Protocol.ThreadLoadedListResponse, CodexError.CodexError, Codex> =>
+  Codex.use((codex) => codex.listLoadedThreads(options))
+
+/**
+ * The ids of every loaded thread, over all pages.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const loadedThreads = (
+  options?: Omit<Protocol.ThreadLoadedListParams, "cursor">
+): Stream.Stream<string, CodexError.CodexError, Codex> =>
+  Stream.unwrap(Codex.use((codex) => Effect.succeed(codex.loadedThreads(options))))
+
+/**
+ * Deletes a thread and its stored history.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const deleteThread = (threadId: string): Effect.Effect<void, CodexError.CodexError, Codex> =>
+  Codex.use((codex) => codex.deleteThread(threadId))
+
+/**
+ * Stops this connection's subscription to a thread's events.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const unsubscribeThread = (
+  threadId: string
+): Effect.Effect<Protocol.ThreadUnsubscribeResponse, CodexError.CodexError, Codex> =>
+  Codex.use((codex) => codex.unsubscribeThread(threadId))
+
+/**
+ * One page of a thread's stored turns.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const listTurns = (
+  threadId: string,
+  options?: Omit<Protocol.ThreadTurnsListParams, "threadId">
+): Effect.Effect<Protocol.ThreadTurnsListResponse, CodexError.CodexError, Codex> =>
+  Codex.use((codex) => codex.listTurns(threadId, options))
+
+/**
+ * Every stored turn of a thread, over all pages.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const turns = (
+  threadId: string,
+  options?: Omit<Protocol.ThreadTurnsListParams, "threadId" | "cursor">
+): Stream.Stream<Protocol.Turn, CodexError.CodexError, Codex> =>
+  Stream.unwrap(Codex.use((codex) => Effect.succeed(codex.turns(threadId, options))))
+
+/**
+ * One page of a thread's stored items.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const listItems = (
+  threadId: string,
+  options?: Omit<Protocol.ThreadItemsListParams, "threadId">
+): Effect.Effect<Protocol.ThreadItemsListResponse, CodexError.CodexError, Codex> =>
+  Codex.use((codex) => codex.listItems(threadId, options))
+
+/**
+ * Every stored item of a thread, over all pages.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const items = (
+  threadId: string,
+  options?: Omit<Protocol.ThreadItemsListParams, "threadId" | "cursor">
+): Stream.Stream<Protocol.ThreadItemEntry, CodexError.CodexError, Codex> =>
+  Stream.unwrap(Codex.use((codex) => Effect.succeed(codex.items(threadId, options))))
+
+// --- Usage and limits ----------------------------------------------------------
+
+/**
+ * The account's rate limits (needs a ChatGPT sign-in).
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const rateLimits = (
+  options?: Protocol.GetAccountRateLimitsParams
+): Effect.Effect<Protocol.GetAccountRateLimitsResponse, CodexError.CodexError, Codex> =>
+  Codex.use((codex) => codex.rateLimits(options))
+
+/**
+ * The account's (or a thread's) token usage (needs a ChatGPT sign-in).
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const usage = (
+  options?: Protocol.GetAccountTokenUsageParams
+): Effect.Effect<Protocol.GetAccountTokenUsageResponse, CodexError.CodexError, Codex> =>
+  Codex.use((codex) => codex.usage(options))
+
+/**
+ * Every rate-limit snapshot codex sends while the stream runs.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const rateLimitUpdates: Stream.Stream<Protocol.RateLimitSnapshot, CodexError.CodexError, Codex> = Stream
+  .unwrap(Codex.use((codex) => Effect.succeed(codex.rateLimitUpdates)))
+
+// --- Configuration and environment ---------------------------------------------
+
+/**
+ * The effective configuration.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const readConfig = (
+  options?: Protocol.ConfigReadParams
+): Effect.Effect<Protocol.ConfigReadResponse, CodexError.CodexError, Codex> =>
+  Codex.use((codex) => codex.readConfig(options))
+
+/**
+ * Writes one value to codex's `config.toml`.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const writeConfig = (
+  keyPath: string,
+  value: Schema.Json,
+  options?: Parameters<Service["writeConfig"]>[2]
+): Effect.Effect<Protocol.ConfigWriteResponse, CodexError.CodexError, Codex> =>
+  Codex.use((codex) => codex.writeConfig(keyPath, value, options))
+
+/**
+ * Writes several values to codex's `config.toml` at once.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const writeConfigBatch = (
+  edits: Parameters<Service["writeConfigBatch"]>[0],
+  options?: Omit<Protocol.ConfigBatchWriteParams, "edits">
+): Effect.Effect<Protocol.ConfigWriteResponse, CodexError.CodexError, Codex> =>
+  Codex.use((codex) => codex.writeConfigBatch(edits, options))
+
+/**
+ * The skills codex finds for working directories.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const skills = (
+  options?: Protocol.SkillsListParams
+): Effect.Effect<Protocol.SkillsListResponse, CodexError.CodexError, Codex> => Codex.use((codex) => codex.skills(options))
+
+/**
+ * One page of the configured MCP servers and their status.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const listMcpServers = (
+  options?: Protocol.ListMcpServerStatusParams
+): Effect.Effect<Protocol.ListMcpServerStatusResponse, CodexError.CodexError, Codex> =>
+  Codex.use((codex) => codex.listMcpServers(options))
+
+/**
+ * Every configured MCP server, over all pages.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const mcpServers = (
+  options?: Omit<Protocol.ListMcpServerStatusParams, "cursor">
+): Stream.Stream<Protocol.McpServerStatus, CodexError.CodexError, Codex> =>
+  Stream.unwrap(Codex.use((codex) => Effect.succeed(codex.mcpServers(options))))
+
+/**
+ * Calls a tool of an MCP server.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const callMcpTool = (
+  params: Protocol.McpServerToolCallParams
+): Effect.Effect<Protocol.McpServerToolCallResponse, CodexError.CodexError, Codex> =>
+  Codex.use((codex) => codex.callMcpTool(params))
+
+/**
+ * Reads a resource of an MCP server.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const readMcpResource = (
+  params: Protocol.McpResourceReadParams
+): Effect.Effect<Protocol.McpResourceReadResponse, CodexError.CodexError, Codex> =>
+  Codex.use((codex) => codex.readMcpResource(params))
+
+/**
+ * Fuzzy-matches file paths under roots.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const fuzzyFileSearch = (
+  params: Protocol.FuzzyFileSearchParams
+): Effect.Effect<Protocol.FuzzyFileSearchResponse, CodexError.CodexError, Codex> =>
+  Codex.use((codex) => codex.fuzzyFileSearch(params))
+
+/**
+ * Sends feedback to OpenAI.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const uploadFeedback = (
+  params: Protocol.FeedbackUploadParams
+): Effect.Effect<Protocol.FeedbackUploadResponse, CodexError.CodexError, Codex> =>
+  Codex.use((codex) => codex.uploadFeedback(params))

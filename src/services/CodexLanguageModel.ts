@@ -63,6 +63,7 @@
  * - `toolChoice` other than `"none"` (no client tools) is not enforced.
  *
  * @stability unstable
+ * @stability unstable
  * @since 0.1.0
  */
 import { Deferred, Effect, Exit, Layer, Result, Stream } from "effect"

@@ -26,6 +26,7 @@
  * ```
  *
  * @stability unstable
+ * @stability unstable
  * @since 0.1.0
  */
 import { type Duration, Metric } from "effect"

@@ -141,7 +141,7 @@ const interruptTurn = (
     const attempt: Effect.Effect<void, CodexError.CodexError> = Effect.suspend(() =>
       state.ended ? Effect.void : connection.client.request("turn/interrupt", {
         threadId: state.threadId,
-        turnId: state.turnId
+        turnId: state.activeTurnId
       }).pipe(
         Effect.andThen(state.awaitEnd),
         Effect.catchIf(
@@ -257,7 +257,7 @@ export const start = (
   model?: string | undefined
 ): Effect.Effect<Turn, CodexError.CodexError, Scope.Scope> => {
   const { interruptTimeout, outputSchema: _, ...params } = options ?? {}
-  const checked = Checks.duration("interruptTimeout", interruptTimeout, DEFAULT_INTERRUPT_TIMEOUT)
+  const checked = interruptTimeoutOf(interruptTimeout)
   if (Result.isFailure(checked)) return Effect.fail(checked.failure)
   const timeout = checked.success
   const start = Effect.suspend(() => {
@@ -272,11 +272,33 @@ export const start = (
       Effect.ensuring(Effect.sync(() => connection.router.endStart(threadId)))
     )
   })
-  return Effect.acquireRelease(Telemetry.trackTurn(threadId, model, start), (state, exit) =>
-    // A turn whose Scope closes before it ends is interrupted (also when the
-    // acquiring fiber itself was interrupted).
+  return acquire(connection, Telemetry.trackTurn(threadId, model, start), timeout)
+}
+
+/**
+ * A turn handle over the turn `start` claims, tied to the Scope: a turn whose
+ * Scope closes before it ends is interrupted (also when the acquiring fiber
+ * itself was interrupted).
+ *
+ * @internal
+ */
+export const acquire = (
+  connection: Connection,
+  start: Effect.Effect<TurnState, CodexError.CodexError>,
+  timeout: Duration.Duration
+): Effect.Effect<Turn, CodexError.CodexError, Scope.Scope> =>
+  Effect.acquireRelease(start, (state, exit) =>
     Exit.isSuccess(exit) && state.ended ? Effect.void : interruptAndAwait(connection, state, timeout)).pipe(
       Effect.map((state) => make(connection, state, timeout))
     )
-}
+
+/**
+ * Checks `interruptTimeout` (default {@link DEFAULT_INTERRUPT_TIMEOUT}).
+ *
+ * @internal
+ */
+export const interruptTimeoutOf = (
+  interruptTimeout: Duration.Input | undefined
+): Result.Result<Duration.Duration, CodexError.CodexError> =>
+  Checks.duration("interruptTimeout", interruptTimeout, DEFAULT_INTERRUPT_TIMEOUT)
 

@@ -222,5 +222,21 @@ describe("CodexTest.layerReplay", () => {
     Effect.gen(function*() {
       assert.strictEqual((yield* sayHello).finalResponse, "Hello from the mock model!")
     }).pipe(replay(CodexTest.parseTranscript(NodeFs.readFileSync(transcript("a-plain-message"), "utf8")))))
+
+  it.effect("replays k-review: thread.review sends what was recorded, and its interrupt names the inner turn", () =>
+    Effect.gen(function*() {
+      const thread = yield* Codex.startThread({ cwd: "/repo" })
+      const review = yield* Effect.scoped(Effect.flatMap(thread.review({ type: "uncommittedChanges" }), (turn) => turn.result))
+      assert.strictEqual(review.status, "completed")
+      assert.include(review.finalResponse, "Off-by-one in the loop")
+      assert.strictEqual(itemOf(review.items, "exitedReviewMode")?.review, review.finalResponse)
+      const interrupted = yield* Effect.scoped(Effect.gen(function*() {
+        const turn = yield* thread.review({ type: "custom", instructions: "Take your time" })
+        yield* turn.events.pipe(Stream.takeUntil((event) => event._tag === "TurnStarted"), Stream.runDrain)
+        return turn
+      })).pipe(Effect.flatMap((turn) => turn.result))
+      assert.strictEqual(interrupted.status, "interrupted")
+      yield* CodexTest.verify
+    }).pipe(replay(transcript("k-review"))))
 })
 

@@ -223,7 +223,37 @@ const simple: Record<string, Expected> = {
       /unarchived .*: in the listing true/
     ]
   },
-  "images": { expect: [/the model received 2 images/, /the local file was sent inline: true/] },
+  "images": {
+    expect: [
+      /the model received 2 images/,
+      /the local file was sent inline: true/,
+      /a remote URL: remote image URLs are not supported; use an inline data URL instead/
+    ]
+  },
+  "review": { expect: [/reviewing: current changes/, /review \(completed\):\nThe change breaks the count\./, /- The loop stops at 2/] },
+  "command": {
+    expect: [
+      /exec: exit code 3, stdout "hello from the sandbox\\n"/,
+      /sorted: apple\nsorted: fig\nsorted: pear\nsort exited with 0/,
+      /sleep 60 after its Scope closed: exit code 137/
+    ]
+  },
+  "history": {
+    expect: [
+      /3 turns: completed, completed, completed/,
+      /items: userMessage, agentMessage, userMessage, agentMessage, userMessage, agentMessage/,
+      /after revert: 1 turn left; Only a fruit\./,
+      /deleted: listed 0 time\(s\)/
+    ]
+  },
+  "usage-limits": {
+    expect: [
+      /rate limits \(codex\): primary n\/a/,
+      /turn used 125 tokens/,
+      /account limits: not available: codex account authentication required/,
+      /token usage: not available: codex account authentication required/
+    ]
+  },
   "errors-and-retry": {
     expect: [
       /attempt failed: TurnFailed/,

@@ -34,8 +34,8 @@ const incomingOf = (msg: Line["msg"]): Incoming.Incoming | undefined => {
 
 const notification = (method: string, params: Record<string, unknown>) => Incoming.decodeNotification(method, params)
 
-const turnStarted = (threadId: string, turnId: string) =>
-  notification("turn/started", { threadId, turn: { id: turnId, items: [], status: "inProgress", error: null } })
+const turnStarted = (threadId: string, turnId: string, rootTurnId: string = turnId) =>
+  notification("turn/started", { threadId, turn: { id: turnId, rootTurnId, items: [], status: "inProgress", error: null } })
 const turnCompleted = (threadId: string, turnId: string, status = "completed") =>
   notification("turn/completed", { threadId, turn: { id: turnId, items: [], status, error: null } })
 const delta = (threadId: string, turnId: string, text: string) =>
@@ -50,14 +50,19 @@ const replay = (lines: ReadonlyArray<Line>) => {
   const starts = new Map<number | string, string>()
   const turns: Array<TurnState> = []
   for (const line of lines) {
-    if (line.dir === "c2s" && line.msg.method === "turn/start" && line.msg.id !== undefined) {
+    const starting = line.msg.method === "turn/start" || line.msg.method === "review/start"
+    if (line.dir === "c2s" && starting && line.msg.id !== undefined) {
       starts.set(line.msg.id, line.msg.params.threadId)
       router.beginStart(line.msg.params.threadId)
+      // as thread.review does: its answer may name another thread
+      if (line.msg.method === "review/start") router.beginStartElsewhere()
     } else if (line.dir === "s2c") {
       const threadId = line.msg.id === undefined ? undefined : starts.get(line.msg.id)
       if (threadId !== undefined && line.msg.method === undefined) {
         starts.delete(line.msg.id!)
-        if (line.msg.result?.turn?.id !== undefined) turns.push(router.claim(threadId, line.msg.result.turn.id))
+        const result = line.msg.result
+        if (result?.turn?.id !== undefined) turns.push(router.claim(result.reviewThreadId ?? threadId, result.turn.id))
+        if (result?.reviewThreadId !== undefined) router.endStartElsewhere()
         router.endStart(threadId)
         continue
       }
@@ -83,8 +88,12 @@ describe("Router: recorded sessions (goldens)", () => {
           assert.strictEqual(turn.phase._tag, "Completed", where)
           assert.strictEqual(turn.events.at(-1)?._tag, "TurnCompleted", where)
           for (const event of turn.events) {
-            const ids = event as { readonly turnId?: string; readonly turn?: { readonly id: string } }
-            const turnId = ids.turnId ?? ids.turn?.id
+            const ids = event as {
+              readonly turnId?: string
+              readonly turn?: { readonly id: string; readonly rootTurnId?: string | null }
+            }
+            // a review's turn/started names an inner turn, and the review as its root
+            const turnId = ids.turnId ?? (event._tag === "TurnStarted" ? ids.turn?.rootTurnId ?? ids.turn?.id : ids.turn?.id)
             if (turnId !== undefined) assert.strictEqual(turnId, turn.turnId, `${where}: ${event._tag}`)
           }
           checked++
@@ -92,6 +101,19 @@ describe("Router: recorded sessions (goldens)", () => {
       }
     }
     assert.isAbove(checked, 25)
+  })
+
+  it("k-review: both reviews get their inner turn/started; the interrupt recorded names that inner turn", () => {
+    const lines = read("k-review.jsonl")
+    const { turns } = replay(lines)
+    assert.strictEqual(turns.length, 2)
+    for (const turn of turns) {
+      const tags = turn.events.map((event) => event._tag)
+      assert.deepStrictEqual([tags.includes("TurnStarted"), tags.at(-1)], [true, "TurnCompleted"], turn.turnId)
+      assert.notStrictEqual(turn.activeTurnId, turn.turnId)
+    }
+    const interrupt = lines.find((line) => line.msg.method === "turn/interrupt")
+    assert.strictEqual(interrupt?.msg.params.turnId, turns[1]!.activeTurnId)
   })
 
   it("i-concurrent-threads: two threads' turns interleave on the wire and are told apart", () => {
@@ -231,5 +253,77 @@ describe("Router: the races of a live connection", () => {
       assert.strictEqual(turn.turnId, "c")
       assert.deepStrictEqual(turn.events.map((event) => event._tag), ["TurnStarted"])
       assert.isTrue(turn.started)
+    }))
+
+  // review/start answers with the review's turn id; every event of the review carries it, but its
+  // turn/started names an inner turn, with the review's id as rootTurnId (codex 0.169 and 0.171)
+  it("a review's turn/started (inner turn, rootTurnId = the review) routed before the answer is the review's", () => {
+    const router = new Router()
+    router.beginStart("t")
+    router.route(notification("item/started", { threadId: "t", turnId: "review", item: { type: "enteredReviewMode", id: "i", review: "x" } }))
+    router.route(turnStarted("t", "inner", "review"))
+    const turn = router.claim("t", "review")
+    router.endStart("t")
+    router.route(turnCompleted("t", "review"))
+    assert.deepStrictEqual(turn.events.map((event) => event._tag), ["ItemStarted", "TurnStarted", "TurnCompleted"])
+    assert.strictEqual(turn.phase._tag, "Completed")
+    // codex refuses turn/interrupt with the review's id ("expected active turn id ... but found <inner>")
+    assert.strictEqual(turn.activeTurnId, "inner")
+  })
+
+  it("a review's turn/started routed after the answer reaches the review, which has not started yet", () => {
+    const router = new Router()
+    router.beginStart("t")
+    const turn = router.claim("t", "review")
+    router.endStart("t")
+    assert.isFalse(turn.started)
+    router.route(turnStarted("t", "inner", "review"))
+    assert.isTrue(turn.started)
+    assert.strictEqual(turn.activeTurnId, "inner")
+    assert.strictEqual(turn.turnId, "review")
+  })
+
+  it("a turn/started whose rootTurnId names a turn that already started is not that turn's", () => {
+    const router = new Router()
+    router.beginStart("t")
+    const turn = router.claim("t", "u")
+    router.endStart("t")
+    router.route(turnStarted("t", "u"))
+    // a turn codex starts on behalf of u (a goal continuation) is a turn of its own
+    router.route(turnStarted("t", "v", "u"))
+    assert.deepStrictEqual(turn.events.map((event) => (event as { turn?: { id: string } }).turn?.id), ["u"])
+    assert.strictEqual(turn.activeTurnId, "u")
+  })
+
+  it("a start answered with another thread (a review on a thread of its own) gets that thread's early events", () => {
+    const router = new Router()
+    router.beginStart("t")
+    router.beginStartElsewhere()
+    router.route(turnStarted("r", "inner", "review"))
+    router.route(delta("r", "review", "early"))
+    router.route(delta("elsewhere", "z", "not claimed"))
+    const turn = router.claim("r", "review")
+    router.endStartElsewhere()
+    router.endStart("t")
+    router.route(delta("r", "review", "late"))
+    router.route(turnCompleted("r", "review"))
+    assert.strictEqual(turn.threadId, "r")
+    assert.deepStrictEqual(turn.events.map((event) => event._tag), ["TurnStarted", "AgentMessageDelta", "AgentMessageDelta", "TurnCompleted"])
+    // nothing is kept once no such start is pending
+    router.route(delta("x", "y", "dropped"))
+    assert.strictEqual(router.claim("x", "y").events.length, 0)
+  })
+
+  it.effect("openOn: a turn's waiter, resumed synchronously by its end, no longer sees it open", () =>
+    Effect.gen(function*() {
+      const router = new Router()
+      router.beginStart("t")
+      const turn = router.claim("t", "u")
+      router.endStart("t")
+      router.route(turnStarted("t", "u"))
+      assert.deepStrictEqual(router.openOn("t"), ["u"])
+      const seen = yield* Effect.forkChild(Effect.map(turn.awaitEnd, () => router.openOn("t")), { startImmediately: true })
+      router.route(turnCompleted("t", "u"))
+      assert.deepStrictEqual(yield* Fiber.join(seen), [])
     }))
 })

@@ -41,16 +41,26 @@ export class TurnState {
 
   readonly threadId: string
   readonly turnId: string
+  /**
+   * The id codex expects in `turn/interrupt`: the turn's own, except for a
+   * review, whose `turn/started` names an inner turn (its `rootTurnId` is the
+   * review's id) and whose interrupt must name that inner turn.
+   */
+  activeTurnId: string
 
   constructor(threadId: string, turnId: string) {
     this.threadId = threadId
     this.turnId = turnId
+    this.activeTurnId = turnId
   }
 
   push(event: TurnEvent.TurnEvent): void {
     if (this.ended) return
     this.events.push(event)
-    if (event._tag === "TurnStarted") this.phase = RUNNING
+    if (event._tag === "TurnStarted") {
+      this.phase = RUNNING
+      this.activeTurnId = event.turn.id
+    }
     // the time of the end, so a client-measured duration does not grow with how late `result` is read
     if (event._tag === "TurnCompleted") {
       this.phase = { _tag: "Completed", at: performance.now() }
@@ -160,9 +170,32 @@ const idsOf = (incoming: Incoming): { readonly threadId: string | undefined; rea
   return { threadId, turnId }
 }
 
+/**
+ * The turn a `turn/started` starts on behalf of, when it names another one:
+ * a review's `turn/started` carries an inner turn id, and the review's own id
+ * (the one `review/start` answers, and every other event of the review
+ * carries) as `rootTurnId`.
+ */
+const rootOf = (event: TurnEvent.TurnEvent): string | undefined => {
+  if (event._tag !== "TurnStarted") return undefined
+  const root = event.turn.rootTurnId
+  return typeof root === "string" && root !== event.turn.id ? root : undefined
+}
+
+/** A routed event nobody claimed yet, with the ids it names. */
+interface Buffered {
+  readonly threadId: string
+  readonly turnId: string
+  readonly event: TurnEvent.TurnEvent
+}
+
+/** Whether a buffered event belongs to the turn `turnId`: it names it, or starts on its behalf. */
+const belongsTo = (entry: Buffered, turnId: string): boolean =>
+  entry.turnId === turnId || rootOf(entry.event) === turnId
+
 interface PendingStart {
   count: number
-  readonly buffer: Array<{ readonly turnId: string; readonly event: TurnEvent.TurnEvent }>
+  readonly buffer: Array<Buffered>
   // Callers of `awaitUnclaimed`, told the id of the first turn codex starts on
   // this thread by itself (`thread/compact/start` runs one).
   readonly watchers: Array<(outcome: { readonly turnId: string } | { readonly error: CodexError.CodexError }) => void>
@@ -180,6 +213,11 @@ export class Router {
   private readonly starts = new Map<string, PendingStart>()
   // serverRequest/resolved names the request, not the turn.
   private readonly requestTurns = new Map<string | number, TurnState>()
+  // While a start may answer with a thread nobody knows yet (a review
+  // delivered on a new thread), the events of threads with no start pending
+  // are kept here, to be claimed by that answer.
+  private elsewhere = 0
+  private readonly orphans: Array<Buffered> = []
   private failure: CodexError.CodexError | undefined
 
   /** Routes one message from the connection. */
@@ -198,7 +236,9 @@ export class Router {
       const requested = start?.buffer.find((entry) =>
         entry.event._tag === "ApprovalRequested" && entry.event.requestId === requestId
       )
-      if (requested !== undefined) start!.buffer.push({ turnId: requested.turnId, event: TurnEvent.fromIncoming(incoming) })
+      if (requested !== undefined) {
+        start!.buffer.push({ threadId: requested.threadId, turnId: requested.turnId, event: TurnEvent.fromIncoming(incoming) })
+      }
       return
     }
     const { threadId, turnId } = idsOf(incoming)
@@ -209,13 +249,25 @@ export class Router {
       return
     }
     if (threadId === undefined) return
+    if (incoming._tag === "Notification" && incoming.method === "turn/started") {
+      const event = TurnEvent.fromIncoming(incoming)
+      const root = rootOf(event)
+      const owner = root === undefined ? undefined : this.turns.get(root)
+      // only a turn that has not started yet: a review waiting for its inner turn
+      if (owner !== undefined && owner.threadId === threadId && !owner.started) {
+        owner.push(event)
+        return
+      }
+    }
     const start = this.starts.get(threadId)
     if (start !== undefined) {
-      start.buffer.push({ turnId, event: TurnEvent.fromIncoming(incoming) })
+      start.buffer.push({ threadId, turnId, event: TurnEvent.fromIncoming(incoming) })
       if (start.watchers.length > 0) {
         const watchers = start.watchers.splice(0)
         for (const watcher of watchers) watcher({ turnId })
       }
+    } else if (this.elsewhere > 0) {
+      this.orphans.push({ threadId, turnId, event: TurnEvent.fromIncoming(incoming) })
     }
   }
 
@@ -246,6 +298,20 @@ export class Router {
   }
 
   /**
+   * A start whose answer may name a thread with no start pending (a review
+   * delivered on a new thread) is about to be sent: keep such threads' events
+   * too. Call {@link endStartElsewhere} when it is answered (after `claim`).
+   */
+  beginStartElsewhere(): void {
+    this.elsewhere++
+  }
+
+  /** The start of {@link beginStartElsewhere} ended; what nobody claimed is dropped. */
+  endStartElsewhere(): void {
+    if (--this.elsewhere === 0) this.orphans.length = 0
+  }
+
+  /**
    * The turn named by a `turn/start` response: the existing one when codex
    * steered an active turn, else a new one holding what was buffered for it.
    */
@@ -259,19 +325,23 @@ export class Router {
       return turn
     }
     const start = this.starts.get(threadId)
-    if (start !== undefined) {
-      const kept = start.buffer.filter((entry) => {
-        if (entry.turnId !== turnId) return true
-        if (entry.event._tag === "ApprovalRequested") this.requestTurns.set(entry.event.requestId, turn)
-        turn.push(entry.event)
-        return false
-      })
-      start.buffer.length = 0
-      start.buffer.push(...kept)
-    }
+    if (start !== undefined) this.takeFrom(start.buffer, turn)
+    if (this.orphans.length > 0) this.takeFrom(this.orphans, turn)
     if (!turn.ended) this.turns.set(turnId, turn)
     else this.release(turn)
     return turn
+  }
+
+  /** Moves the events of `turn` out of a buffer, in order, into the turn. */
+  private takeFrom(buffer: Array<Buffered>, turn: TurnState): void {
+    const kept = buffer.filter((entry) => {
+      if (entry.threadId !== turn.threadId || !belongsTo(entry, turn.turnId)) return true
+      if (entry.event._tag === "ApprovalRequested") this.requestTurns.set(entry.event.requestId, turn)
+      turn.push(entry.event)
+      return false
+    })
+    buffer.length = 0
+    buffer.push(...kept)
   }
 
   /**
@@ -296,6 +366,17 @@ export class Router {
         })
       })
     })
+  }
+
+  /**
+   * The ids of the claimed turns of `threadId` that have not ended. A turn
+   * that just ended may still be in the table: its waiters resume (Effect
+   * resumes them synchronously) before `deliver` releases it.
+   */
+  openOn(threadId: string): ReadonlyArray<string> {
+    const ids: Array<string> = []
+    for (const turn of this.turns.values()) if (turn.threadId === threadId && !turn.ended) ids.push(turn.turnId)
+    return ids
   }
 
   /** The turn with this id, if it is still running. */
