@@ -96,6 +96,30 @@ describe("CodexPool (in-memory)", () => {
       yield* Scope.close(scope, Exit.void)
     }))
 
+  it.effect("the rest of the server: thread-bound calls go to the thread's server, loaded threads are every server's", () =>
+    Effect.gen(function*() {
+      const servers = fleet((index) =>
+        server(index, [], {
+          methods: {
+            "config/read": () => Effect.succeed({ config: {}, origins: {} }),
+            "thread/turns/list": () => Effect.succeed({ data: [], nextCursor: null })
+          }
+        })
+      )
+      const { codex, pool, scope } = yield* build(CodexPool.layerFrom(servers.connect, { size: 2 }))
+      const a = yield* codex.startThread()
+      const b = yield* codex.startThread()
+      const loaded = yield* codex.listLoadedThreads()
+      assert.deepStrictEqual([...loaded.data].sort(), [a.id, b.id].sort())
+      assert.deepStrictEqual([...(yield* Stream.runCollect(codex.loadedThreads()))].sort(), [a.id, b.id].sort())
+      const where = yield* serverOf(pool, b.id)
+      yield* codex.listTurns(b.id)
+      const asked = yield* Effect.forEach([0, 1], (index) => servers.tests[index]![0]!.requestsOf("thread/turns/list"))
+      assert.deepStrictEqual(asked.map((requests) => requests.length), where === 0 ? [1, 0] : [0, 1])
+      yield* codex.readConfig()
+      yield* Scope.close(scope, Exit.void)
+    }))
+
   it.effect("concurrent starts count as load while on their way: they fill the emptier server first", () =>
     Effect.gen(function*() {
       const servers = fleet((index) => server(index))
