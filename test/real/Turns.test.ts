@@ -73,8 +73,9 @@ const out = (line) => process.stdout.write(line + "\\n")
 const flush = (why) => {
   for (const [id, entry] of held) {
     clearTimeout(entry.timer)
-    out(entry.line)
+    // logged before it is passed on: once the client has the answer, the log says why it came
     appendFileSync(log, why + "\\n")
+    out(entry.line)
   }
   held.clear()
 }
@@ -92,7 +93,7 @@ readline.createInterface({ input: child.stdout }).on("line", (line) => {
   try { message = JSON.parse(line) } catch { return out(line) }
   if (message.method === undefined && starts.has(message.id)) {
     starts.delete(message.id)
-    const release = () => { held.delete(message.id); out(line); appendFileSync(log, "timeout\\n") }
+    const release = () => { held.delete(message.id); appendFileSync(log, "timeout\\n"); out(line) }
     held.set(message.id, { line, timer: holdMs === "none" ? undefined : setTimeout(release, Number(holdMs)) })
     return
   }
