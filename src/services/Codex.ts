@@ -1,6 +1,8 @@
 /**
  * The `Codex` service: threads, models and the account, over an
- * {@link AppServerClient.AppServerClient} connection.
+ * {@link AppServerClient.AppServerClient} connection, and the rest of the
+ * server: commands outside a turn, stored history, usage and rate limits,
+ * configuration, skills, MCP servers, file search and feedback.
  *
  * Every method is also a module-level accessor:
  *

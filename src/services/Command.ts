@@ -73,7 +73,12 @@ export interface Command {
   readonly closeStdin: Effect.Effect<void, CodexError.CodexError>
   /** Resizes the terminal of a `tty` command. */
   readonly resize: (size: Protocol.CommandExecTerminalSize) => Effect.Effect<void, CodexError.CodexError>
-  /** Kills the process and waits (at most `terminateTimeout`) for it to exit. */
+  /**
+   * Kills the process and waits (at most `terminateTimeout`) for it to exit.
+   * A codex race (0.169, 0.171): a terminate that arrives while codex's
+   * sandbox is still starting the process (its first ~50 ms) is answered,
+   * the exit (137) follows 2 s later, yet the process goes on running.
+   */
   readonly terminate: Effect.Effect<void, CodexError.CodexError>
   /** Waits for the process to exit. */
   readonly exit: Effect.Effect<Protocol.CommandExecResponse, CodexError.CodexError>

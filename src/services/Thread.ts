@@ -293,14 +293,14 @@ export const make = (session: Session, info: Protocol.Thread): Thread => {
     // ("ActiveTurnNotSteerable { turn_kind: Compact }"). So `compact` waits for
     // that turn to end (it fails with TurnFailed if the compaction fails, and
     // interrupting it interrupts the compaction turn, as for `run`).
-    compact: Effect.suspend(() => {
+    compact: subscribed.pipe(Effect.andThen(Effect.suspend(() => {
       session.router.beginStart(threadId)
       return session.client.request("thread/compact/start", { threadId }).pipe(
         // Option.none: codex started no compaction turn, nothing to wait for
         Effect.andThen(session.router.awaitUnclaimed(threadId).pipe(Effect.timeoutOption(COMPACT_START_TIMEOUT))),
         Effect.ensuring(Effect.sync(() => session.router.endStart(threadId)))
       )
-    }).pipe(
+    }))).pipe(
       // `result` sends turn/interrupt if the fiber is interrupted while it waits
       Effect.flatMap((state) =>
         state._tag === "None" ? Effect.void : Turn.make(session, state.value, Turn.DEFAULT_INTERRUPT_TIMEOUT).result
