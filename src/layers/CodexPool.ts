@@ -82,6 +82,7 @@ import * as Checks from "../services/internal/options.ts"
 import type * as Thread from "../services/Thread.ts"
 import * as AppServer from "./AppServer.ts"
 import { Book, type Member } from "./internal/codexPool.ts"
+import { pages } from "../services/internal/history.ts"
 
 // =============================================================================
 // Models
@@ -519,18 +520,7 @@ export const make = Effect.fnUntraced(function*<R>(
     resumeThread,
     forkThread,
     listThreads,
-    threads: (options = {}) =>
-      Stream.paginate(undefined as string | undefined, (cursor) =>
-        Effect.map(
-          listThreads(cursor === undefined ? options : { ...options, cursor }),
-          (page) =>
-            [
-              page.data,
-              page.nextCursor === undefined || page.nextCursor === null || page.data.length === 0
-                ? Option.none()
-                : Option.some(page.nextCursor)
-            ] as const
-        )),
+    threads: (options = {}) => pages((cursor) => listThreads(cursor === undefined ? options : { ...options, cursor })),
     archiveThread,
     unarchiveThread,
     models: (options) => onAny((codex) => codex.models(options)).pipe(Effect.withSpan("CodexPool.models")),

@@ -431,18 +431,7 @@ export const make = Effect.gen(function*() {
     resumeThread,
     forkThread,
     listThreads,
-    threads: (options = {}) =>
-      Stream.paginate(undefined as string | undefined, (cursor) =>
-        Effect.map(
-          listThreads(cursor === undefined ? options : { ...options, cursor }),
-          (page) =>
-            [
-              page.data,
-              page.nextCursor === undefined || page.nextCursor === null || page.data.length === 0
-                ? Option.none()
-                : Option.some(page.nextCursor)
-            ] as const
-        )),
+    threads: (options = {}) => History.pages((cursor) => listThreads(cursor === undefined ? options : { ...options, cursor })),
     archiveThread,
     unarchiveThread,
     models: Effect.fn("Codex.models")(function*(options: Protocol.ModelListParams = {}) {

@@ -15,6 +15,7 @@ import type { AppServerClient } from "../../src/services/AppServerClient.ts"
 import * as Approvals from "../../src/services/Approvals.ts"
 import * as Codex from "../../src/services/Codex.ts"
 import { exitReason, reasonOf } from "../support/Errors.ts"
+import { eventually } from "../support/Eventually.ts"
 
 type Server = Layer.Layer<AppServerClient | CodexTest.CodexTest, CodexError.CodexError>
 
@@ -59,15 +60,6 @@ const build = (layer: Layer.Layer<Codex.Codex | CodexPool.CodexPool, CodexError.
 
 const serverOf = (pool: CodexPool.Service, threadId: string) => Effect.map(pool.serverOf(threadId), Option.getOrUndefined)
 
-/** Waits (on live fibers, no clock) until `check` holds. */
-const eventually = (check: Effect.Effect<boolean>): Effect.Effect<void> =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 10_000; i++) {
-      if (yield* check) return
-      yield* Effect.yieldNow
-    }
-    assert.fail("condition never held")
-  })
 
 const replies = (n: number) => Array.from({ length: n }, (_, i) => CodexTest.reply(`answer ${i}`))
 

@@ -7,6 +7,7 @@ import * as Approvals from "../../src/services/Approvals.ts"
 import * as Codex from "../../src/services/Codex.ts"
 import type * as CodexError from "../../src/schema/CodexError.ts"
 import { reasonOf } from "../support/Errors.ts"
+import { eventually } from "../support/Eventually.ts"
 
 // A turn that never ends on its own: TestClock does not move unless told to.
 const hanging = CodexTest.slow(CodexTest.reply("never"), { delay: "1 hour" })
@@ -33,15 +34,6 @@ const tagOf = <A>(exit: Exit.Exit<A, CodexError.CodexError>): string =>
     ? exit.cause.reasons.map((reason) => reason._tag === "Fail" ? reason.error.reason._tag : reason._tag).join(",")
     : "Success"
 
-/** Waits (on live fibers, no clock) until `check` holds. */
-const eventually = (check: Effect.Effect<boolean>): Effect.Effect<void> =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 10_000; i++) {
-      if (yield* check) return
-      yield* Effect.yieldNow
-    }
-    assert.fail("condition never held")
-  })
 
 describe("Lifecycle (in-memory): when the connection ends, nothing waits", () => {
   it.effect("closing the layer's Scope fails open turns, their events and pending requests with Closed at once", () =>
