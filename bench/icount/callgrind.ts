@@ -8,13 +8,17 @@
  * not depend on how busy the machine is, so a regression shows as a number, not as noise.
  *
  * Determinism: V8 compiles and collects garbage on helper threads whose progress depends on
- * timing, and sizes its heap by how fast it grows; the client therefore runs with fixed heap
- * limits and `--single-threaded` (jobs run on the main thread at deterministic points) and fixed
- * hash and random seeds (see NODE_FLAGS). What is left is I/O batching (how many lines one read
- * returns), which the workloads keep stable: requests are sequential, and a flood is written in
- * one go, so the reader sees full pipe buffers.
+ * timing, and schedules GCs and sizes its heap from allocation rates measured in wall time (a
+ * major GC landed in one phase or the other and moved a row by up to 100%). The client therefore
+ * runs with `--single-threaded` (jobs run on the main thread at deterministic points),
+ * `--predictable-gc-schedule` (heap growth and GC start independent of time), fixed heap sizes
+ * and fixed hash and random seeds (NODE_FLAGS), and a full GC at every marker, counted apart
+ * (each phase starts from the same heap state). A forced GC inside the phases made the request
+ * rows vary by 20%: its cost depends on the garbage left, and it is large next to 100 requests. What is left is I/O batching (how many lines one
+ * read returns), which the workloads keep stable: requests are sequential, and a flood is written
+ * in one go, so the reader sees full pipe buffers.
  */
-import { execFile } from "node:child_process"
+import { execFile, execFileSync } from "node:child_process"
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
@@ -24,6 +28,8 @@ import type { Workload } from "./workload.ts"
 /** Node flags of the measured process; see the module comment. */
 export const NODE_FLAGS: ReadonlyArray<string> = [
   "--single-threaded",
+  "--predictable-gc-schedule",
+  "--expose-gc",
   "--max-old-space-size=512",
   "--max-semi-space-size=16",
   "--min-semi-space-size=16",
@@ -42,14 +48,14 @@ export interface Sizes {
 /** Sizes of `npm run bench` (full) and of `npm run bench:check` (small, for CI). */
 export const SIZES: Record<"full" | "check", Partial<Record<Workload, Sizes>>> = {
   full: {
-    "model/list": { small: 50, large: 250 },
-    "thread/loaded/list": { small: 50, large: 250 },
+    "model/list": { small: 100, large: 500 },
+    "thread/loaded/list": { small: 100, large: 500 },
     flood: { small: 10_000, large: 50_000 },
     turn: { small: 1_000, large: 5_000 }
   },
   check: {
-    "model/list": { small: 20, large: 100 },
-    "thread/loaded/list": { small: 20, large: 100 },
+    "model/list": { small: 50, large: 250 },
+    "thread/loaded/list": { small: 50, large: 250 },
     flood: { small: 5_000, large: 20_000 }
   }
 }
@@ -84,12 +90,14 @@ const WORKLOAD_SCRIPT = NodePath.join(import.meta.dirname, "workload.ts")
 
 /**
  * One side's workloads in one Node process under callgrind. `--dump-before=*GetHostname*` makes
- * each marker (`os.hostname()`, three per workload) write the counts since the previous one to
- * `<out>.<k>`; part 3j+2 is workload j's small phase, part 3j+3 its large phase.
+ * each `os.hostname()` write the counts since the previous one to `<out>.<k>`; a marker is two of
+ * them around a forced GC, three markers per workload, so part 6j+3 is workload j's small phase
+ * and part 6j+5 its large phase.
  */
 export const runSide = async (
   side: "sdk" | "raw",
-  steps: ReadonlyArray<{ readonly workload: Workload } & Sizes>
+  steps: ReadonlyArray<{ readonly workload: Workload } & Sizes>,
+  nodeFlags: ReadonlyArray<string> = NODE_FLAGS
 ): Promise<{ readonly phases: Array<[Phase, Phase]>; readonly instructions: number; readonly seconds: number }> => {
   const { bin, env } = codexBinary()
   const dir = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "effect-codex-callgrind-"))
@@ -107,7 +115,7 @@ export const runSide = async (
           "--dump-before=*GetHostname*",
           `--log-file=${NodePath.join(dir, "valgrind.log")}`,
           process.execPath,
-          ...NODE_FLAGS,
+          ...nodeFlags,
           WORKLOAD_SCRIPT,
           side,
           plan
@@ -124,16 +132,16 @@ export const runSide = async (
     })
     const items = (JSON.parse(stdout.trim().split("\n").at(-1)!) as { items: Array<[number, number]> }).items
     const parts = NodeFs.readdirSync(dir).filter((f) => /^callgrind\.out\.\d+$/.test(f))
-    if (parts.length !== 3 * steps.length) {
-      throw new Error(`callgrind ${side}: ${parts.length} dumps, expected ${3 * steps.length} (a marker call is missing or extra)`)
+    if (parts.length !== 6 * steps.length) {
+      throw new Error(`callgrind ${side}: ${parts.length} dumps, expected ${6 * steps.length} (a marker call is missing or extra)`)
     }
     const part = (k: number) => parseTotal(NodeFs.readFileSync(`${out}.${k}`, "utf8"))
     const total = parts.reduce((acc, f) => acc + parseTotal(NodeFs.readFileSync(NodePath.join(dir, f), "utf8")), 0) +
       parseTotal(NodeFs.readFileSync(out, "utf8"))
     return {
       phases: steps.map((s, j) => [
-        { n: s.small, instructions: part(3 * j + 2), items: items[j]![0] },
-        { n: s.large, instructions: part(3 * j + 3), items: items[j]![1] }
+        { n: s.small, instructions: part(6 * j + 3), items: items[j]![0] },
+        { n: s.large, instructions: part(6 * j + 5), items: items[j]![1] }
       ]),
       instructions: total,
       seconds: Math.round((performance.now() - t0) / 100) / 10
@@ -165,4 +173,13 @@ export const measure = async (
     })
   )
   return { rows, seconds: { sdk: sdk!.seconds, raw: raw!.seconds } }
+}
+
+/** Builds `dist` (the SDK side of the workloads and the import measurement load the built package). */
+export const buildDist = (): void => {
+  const root = NodePath.join(import.meta.dirname, "..", "..")
+  execFileSync(process.execPath, [NodePath.join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], {
+    cwd: root,
+    stdio: ["ignore", "inherit", "inherit"]
+  })
 }

@@ -59,11 +59,19 @@ export const parsePlan = (text: string): Array<Step> =>
   })
 
 /**
- * The phase marker: callgrind runs with `--dump-before=*GetHostname*`, so each call writes the
- * counts since the previous one to a new part file. Nothing else in the workload asks for the
- * host name (the driver checks the number of parts).
+ * The phase marker: callgrind runs with `--dump-before=*GetHostname*`, so each `os.hostname()`
+ * writes the counts since the previous one to a new part file (nothing else in the workload asks
+ * for the host name; the driver checks the number of parts). Between two dumps, a full GC: every
+ * phase starts from the same heap state, so when the next major GC falls does not depend on what
+ * ran before, and the forced GC's own work (which varies with the garbage left) is a part of its
+ * own, outside the phases (`--expose-gc` is set by the driver).
  */
-const mark = () => void NodeOs.hostname()
+const gc = (globalThis as { gc?: () => void }).gc
+const mark = () => {
+  NodeOs.hostname()
+  gc?.()
+  NodeOs.hostname()
+}
 const tmp = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "effect-codex-icount-"))
 const cleanup = () => NodeFs.rmSync(tmp, { recursive: true, force: true })
 
