@@ -132,6 +132,8 @@ export const events: Section = {
     const sdk = await Effect.runPromise(runSdk(lines))
     const raw = runRaw(lines)
     const sdkRate = sdk.count / (sdk.ms / 1000)
+    // What a kept turn holds per event: heap while the ended turn is still in scope, over the heap before it.
+    const heldBytesPerEvent = Math.round(((sdk.held - sdk.before) * 1024 * 1024) / sdk.count)
     const rawRate = raw.count / (raw.ms / 1000)
     ctx.log(`events: SDK ${fmt(sdkRate, 0)} events/s, raw JSON.parse ${fmt(rawRate, 0)} lines/s`)
     const targets: Array<TargetCheck> = [
@@ -140,6 +142,12 @@ export const events: Section = {
         value: sdk.count,
         target: `= ${n + 2}`,
         pass: sdk.count === n + 2
+      },
+      {
+        name: "heap held per event of a kept turn (bytes)",
+        value: heldBytesPerEvent,
+        target: "<= 120",
+        pass: heldBytesPerEvent <= 120
       },
       {
         name: "event pipeline: heap after the turn is dropped - heap before (MB)",
@@ -164,10 +172,11 @@ export const events: Section = {
         [
           ["before the turn", fmt(sdk.before, 1)],
           ["turn ended, its events still held", fmt(sdk.held, 1)],
-          ["turn and handle dropped", fmt(sdk.after, 1)]
+          ["turn and handle dropped", fmt(sdk.after, 1)],
+          ["held per event while the turn is kept (bytes)", String(heldBytesPerEvent)]
         ]
       )
     ].join("\n")
-    return { markdown, data: { n, sdk, raw, sdkRate, rawRate }, targets }
+    return { markdown, data: { n, sdk, raw, sdkRate, rawRate, heldBytesPerEvent }, targets }
   }
 }

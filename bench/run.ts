@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the SDK against a minimal raw JSON-RPC client, same codex binary, offline.
  *
- * Usage: node bench/run.ts [--quick] [--only=overhead,throughput,startup]
+ * Usage: node bench/run.ts [--quick] [--only=overhead,throughput,startup,events,turns,import,memory,icount]
  *                          [--samples=N] [--rounds=N] [--startup-samples=N] [--out=DIR]
  *
  * Prints a Markdown report on stdout (progress goes to stderr) and writes
@@ -13,18 +13,24 @@ import * as NodePath from "node:path"
 import { parseArgs } from "node:util"
 import { events } from "./events.ts"
 import { type BenchConfig, type BenchContext, homeFactory, machineInfo, type Section, type SectionResult, table } from "./harness.ts"
+import { icount } from "./icount.ts"
+import { importCost } from "./importCost.ts"
+import { memory } from "./memory.ts"
 import { overhead } from "./overhead.ts"
 import { pool } from "./pool.ts"
 import { startup } from "./startup.ts"
+import { issueRows, issueTable } from "./targets.ts"
 import { throughput } from "./throughput.ts"
 import { turns } from "./turns.ts"
 
 /**
  * The sections, in run order: request overhead, throughput at 64 in flight, startup, the event
- * pipeline (`events`), turn latency (`turns`) and concurrent turns over `CodexPool` (`pool`).
- * Each is a `Section` (bench/harness.ts) in its own bench/<name>.ts; add new ones here.
+ * pipeline (`events`), turn latency (`turns`), concurrent turns over `CodexPool` (`pool`), cold
+ * import (`import`), memory of one connection (`memory`) and instruction counts under callgrind
+ * (`icount`, a few minutes; skipped without valgrind). Each is a `Section` (bench/harness.ts) in
+ * its own bench/<name>.ts; add new ones here.
  */
-const SECTIONS: ReadonlyArray<Section> = [overhead, throughput, startup, events, turns, pool]
+const SECTIONS: ReadonlyArray<Section> = [overhead, throughput, startup, events, turns, pool, importCost, memory, icount]
 
 const { values } = parseArgs({
   options: {
@@ -78,6 +84,8 @@ const main = async () => {
   }
   const totalSeconds = Math.round((performance.now() - started) / 100) / 10
   const targets = results.flatMap((r) => r.result.targets)
+  const sectionData = Object.fromEntries(results.map(({ section, result, seconds }) => [section.id, { seconds, ...(result.data as object) }]))
+  const issue = issueRows(sectionData)
 
   const markdown = [
     "# effect-codex benchmark",
@@ -85,6 +93,10 @@ const main = async () => {
     `${machine.date} · ${machine.codex} (native binary) · Node ${machine.node} · effect ${machine.effect} · ${machine.cpus} cpus (${machine.cpuModel}), ${machine.totalMemGiB} GiB · ${machine.os} · load average at start ${machine.loadAvgAtStart.join(" / ")}`,
     "",
     `Both clients run in this one Node process, each against its own \`codex app-server\` (own CODEX_HOME, same binary, args and env); measurements alternate between them${machine.gcBetweenBlocks ? " with a forced GC before each block" : ""}. Total ${totalSeconds} s${config.quick ? " (--quick)" : ""}.`,
+    "",
+    "## Targets of issue 11",
+    "",
+    issueTable(issue),
     "",
     "## Targets",
     "",
@@ -98,7 +110,8 @@ const main = async () => {
     config,
     totalSeconds,
     targets,
-    sections: Object.fromEntries(results.map(({ section, result, seconds }) => [section.id, { seconds, ...(result.data as object) }]))
+    issueTargets: issue,
+    sections: sectionData
   }
   NodeFs.mkdirSync(outDir, { recursive: true })
   NodeFs.writeFileSync(NodePath.join(outDir, "latest.md"), markdown)

@@ -1,0 +1,185 @@
+/**
+ * The instruction-count mode: runs bench/icount/workload.ts under
+ * `valgrind --tool=callgrind --trace-children=no` (only the client's Node process is counted;
+ * codex, the fake server and the LocalModel process run natively beside it), one process per side,
+ * each workload in two phases of different sizes, and reports
+ * (instructions(large) - instructions(small)) / (items(large) - items(small)): the cost of one more
+ * request or event, with Node start, module loading, spawn, warm-up and shutdown cancelled out. Counts do
+ * not depend on how busy the machine is, so a regression shows as a number, not as noise.
+ *
+ * Determinism: V8 compiles and collects garbage on helper threads whose progress depends on
+ * timing, and schedules GCs and sizes its heap from allocation rates measured in wall time (a
+ * major GC landed in one phase or the other and moved a row by up to 100%). The client therefore
+ * runs with `--single-threaded` (jobs run on the main thread at deterministic points),
+ * `--predictable-gc-schedule` (heap growth and GC start independent of time), fixed heap sizes
+ * and fixed hash and random seeds (NODE_FLAGS), and a full GC at every marker, counted apart
+ * (each phase starts from the same heap state). A forced GC inside the phases made the request
+ * rows vary by 20%: its cost depends on the garbage left, and it is large next to 100 requests. What is left is I/O batching (how many lines one
+ * read returns), which the workloads keep stable: requests are sequential, and a flood is written
+ * in one go, so the reader sees full pipe buffers.
+ */
+import { execFile, execFileSync } from "node:child_process"
+import * as NodeFs from "node:fs"
+import * as NodeOs from "node:os"
+import * as NodePath from "node:path"
+import { codexBinary } from "../harness.ts"
+import type { Workload } from "./workload.ts"
+
+/** Node flags of the measured process; see the module comment. */
+export const NODE_FLAGS: ReadonlyArray<string> = [
+  "--single-threaded",
+  "--predictable-gc-schedule",
+  "--expose-gc",
+  "--max-old-space-size=512",
+  "--max-semi-space-size=16",
+  "--min-semi-space-size=16",
+  "--hash-seed=1",
+  "--random-seed=1"
+]
+
+export const VALGRIND = "/usr/bin/valgrind"
+
+/** Two sizes per workload: the difference of their counts is what is reported. */
+export interface Sizes {
+  readonly small: number
+  readonly large: number
+}
+
+/** Sizes of `npm run bench` (full) and of `npm run bench:check` (small, for CI). */
+export const SIZES: Record<"full" | "check", Partial<Record<Workload, Sizes>>> = {
+  full: {
+    "model/list": { small: 100, large: 500 },
+    "thread/loaded/list": { small: 100, large: 500 },
+    flood: { small: 10_000, large: 50_000 },
+    turn: { small: 1_000, large: 5_000 }
+  },
+  check: {
+    "model/list": { small: 50, large: 250 },
+    "thread/loaded/list": { small: 50, large: 250 },
+    flood: { small: 5_000, large: 20_000 }
+  }
+}
+
+/** One phase of one workload: its instructions and the items (requests or events) it handled. */
+export interface Phase {
+  readonly n: number
+  readonly instructions: number
+  readonly items: number
+}
+
+export interface PerItem {
+  readonly workload: Workload
+  readonly side: "sdk" | "raw"
+  readonly small: Phase
+  readonly large: Phase
+  /** Instructions per request / per event: (large - small) / (items large - items small). */
+  readonly perItem: number
+}
+
+/** Whether callgrind can run here (`/usr/bin/valgrind` from Debian's valgrind package). */
+export const valgrindAvailable = (): boolean => NodeFs.existsSync(VALGRIND)
+
+/** The instruction total of a callgrind output file (its `totals:` or `summary:` line). */
+export const parseTotal = (text: string): number => {
+  const match = /^(?:totals|summary):\s+(\d+)/m.exec(text)
+  if (match === null) throw new Error("no totals/summary line in the callgrind output")
+  return Number(match[1])
+}
+
+const WORKLOAD_SCRIPT = NodePath.join(import.meta.dirname, "workload.ts")
+
+/**
+ * One side's workloads in one Node process under callgrind. `--dump-before=*GetHostname*` makes
+ * each `os.hostname()` write the counts since the previous one to `<out>.<k>`; a marker is two of
+ * them around a forced GC, three markers per workload, so part 6j+3 is workload j's small phase
+ * and part 6j+5 its large phase.
+ */
+export const runSide = async (
+  side: "sdk" | "raw",
+  steps: ReadonlyArray<{ readonly workload: Workload } & Sizes>,
+  nodeFlags: ReadonlyArray<string> = NODE_FLAGS
+): Promise<{ readonly phases: Array<[Phase, Phase]>; readonly instructions: number; readonly seconds: number }> => {
+  const { bin, env } = codexBinary()
+  const dir = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "effect-codex-callgrind-"))
+  const out = NodePath.join(dir, "callgrind.out")
+  const plan = steps.map((s) => `${s.workload}:${s.small}:${s.large}`).join(",")
+  const t0 = performance.now()
+  try {
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile(
+        VALGRIND,
+        [
+          "--tool=callgrind",
+          `--callgrind-out-file=${out}`,
+          "--trace-children=no",
+          "--dump-before=*GetHostname*",
+          `--log-file=${NodePath.join(dir, "valgrind.log")}`,
+          process.execPath,
+          ...nodeFlags,
+          WORKLOAD_SCRIPT,
+          side,
+          plan
+        ],
+        {
+          env: { ...process.env, ICOUNT_CODEX_BIN: bin, ICOUNT_CODEX_ENV: JSON.stringify(env) },
+          maxBuffer: 16 * 1024 * 1024
+        },
+        (error, stdout, stderr) => {
+          if (error) reject(new Error(`callgrind ${side} ${plan}: ${error.message}\n${stderr.slice(-2000)}`))
+          else resolve(stdout)
+        }
+      )
+    })
+    const items = (JSON.parse(stdout.trim().split("\n").at(-1)!) as { items: Array<[number, number]> }).items
+    const parts = NodeFs.readdirSync(dir).filter((f) => /^callgrind\.out\.\d+$/.test(f))
+    if (parts.length !== 6 * steps.length) {
+      throw new Error(`callgrind ${side}: ${parts.length} dumps, expected ${6 * steps.length} (a marker call is missing or extra)`)
+    }
+    const part = (k: number) => parseTotal(NodeFs.readFileSync(`${out}.${k}`, "utf8"))
+    const total = parts.reduce((acc, f) => acc + parseTotal(NodeFs.readFileSync(NodePath.join(dir, f), "utf8")), 0) +
+      parseTotal(NodeFs.readFileSync(out, "utf8"))
+    return {
+      phases: steps.map((s, j) => [
+        { n: s.small, instructions: part(6 * j + 3), items: items[j]![0] },
+        { n: s.large, instructions: part(6 * j + 5), items: items[j]![1] }
+      ]),
+      instructions: total,
+      seconds: Math.round((performance.now() - t0) / 100) / 10
+    }
+  } finally {
+    NodeFs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** Instructions per item of each workload, SDK and raw (the two sides run at the same time). */
+export const measure = async (
+  workloads: ReadonlyArray<Workload>,
+  sizes: Partial<Record<Workload, Sizes>>,
+  log: (line: string) => void
+): Promise<{ readonly rows: Array<PerItem>; readonly seconds: { readonly sdk: number; readonly raw: number } }> => {
+  const steps = workloads.map((workload) => ({ workload, ...sizes[workload]! }))
+  const [raw, sdk] = await Promise.all((["raw", "sdk"] as const).map(async (side) => {
+    const result = await runSide(side, steps)
+    log(`  callgrind ${side}: ${result.instructions} instructions in all, ${result.seconds} s`)
+    return result
+  }))
+  const rows = (["raw", "sdk"] as const).flatMap((side) =>
+    steps.map(({ workload }, j): PerItem => {
+      const [small, large] = (side === "raw" ? raw : sdk)!.phases[j]!
+      if (large.items <= small.items) {
+        throw new Error(`${workload} ${side}: ${large.items} items at n=${large.n} vs ${small.items} at n=${small.n}`)
+      }
+      return { workload, side, small, large, perItem: (large.instructions - small.instructions) / (large.items - small.items) }
+    })
+  )
+  return { rows, seconds: { sdk: sdk!.seconds, raw: raw!.seconds } }
+}
+
+/** Builds `dist` (the SDK side of the workloads and the import measurement load the built package). */
+export const buildDist = (): void => {
+  const root = NodePath.join(import.meta.dirname, "..", "..")
+  execFileSync(process.execPath, [NodePath.join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], {
+    cwd: root,
+    stdio: ["ignore", "inherit", "inherit"]
+  })
+}

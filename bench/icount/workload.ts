@@ -1,0 +1,238 @@
+/**
+ * The fixed workloads of the instruction-count mode, all in one process per side (under callgrind
+ * by bench/icount/callgrind.ts, or plainly to try it). Each workload runs two phases of different
+ * sizes between markers; callgrind dumps its counts at every marker, so Node start, module loading,
+ * spawn, `initialize` and warm-up land outside the phases, and the difference of the two phases
+ * divided by the difference of their items is the cost of one more request or event (what a phase
+ * costs regardless of its size, e.g. starting a turn, cancels out).
+ *
+ * Usage: node bench/icount/workload.ts <sdk|raw> <workload>:<small>:<large>[,...]
+ * (workloads: model/list, thread/loaded/list, flood, turn). For each workload in order: set up
+ * and warm up, `mark()`, a phase of `small` items, `mark()`, a phase of `large` items, `mark()`,
+ * tear down. Prints one JSON line `{ "items": [[smallItems, largeItems], ...] }` on stdout
+ * (requests answered / delta events received per phase).
+ * The parent passes the codex binary and the environment the SDK gives it (`ICOUNT_CODEX_BIN`,
+ * `ICOUNT_CODEX_ENV`, JSON), so the raw side loads only bench/rawClientCore.ts; the SDK side loads
+ * the built `dist/index.js` (what a user's program loads; `npm run build` first).
+ *
+ * - requests: `WARMUP` requests, then `n` sequential requests of the method against the pinned
+ *   `codex app-server` (SDK `client.request` inside one Effect loop / raw `await client.request`);
+ * - flood: a real child process (bench/icount/floodServer.ts, a fake app-server) writes a warm-up
+ *   turn of `WARMUP_FLOOD` deltas, then one turn per phase of `n` deltas to its stdout; the SDK
+ *   reads them through its stdio transport and `turn.events`, the raw client in its `data` handler;
+ * - turn: the pinned codex against a LocalModel in another process (bench/icount/modelServer.ts)
+ *   that answers the warm-up turn with `WARMUP_TURN` deltas and each phase's turn with `n`;
+ *   SDK `thread.turn` + `turn.events` / raw `turn/start` until `turn/completed`.
+ */
+import { spawn } from "node:child_process"
+import * as NodeFs from "node:fs"
+import * as NodeOs from "node:os"
+import * as NodePath from "node:path"
+import * as NodeReadline from "node:readline"
+import { pathToFileURL } from "node:url"
+import { type RawClient, spawnRawClientOf } from "../rawClientCore.ts"
+
+export const WORKLOADS = ["model/list", "thread/loaded/list", "flood", "turn"] as const
+export type Workload = (typeof WORKLOADS)[number]
+const WARMUP = 200
+const WARMUP_FLOOD = 5000
+const WARMUP_TURN = 200
+/** What bench/harness.ts OFFLINE_ARGS / OFFLINE_CONFIG say (not imported: that module loads the SDK). */
+const OFFLINE_ARGS = ["-c", "features.plugins=false", "-c", "analytics.enabled=false"]
+const OFFLINE_CONFIG = { features: { plugins: false }, analytics: { enabled: false } }
+const codexBin = process.env.ICOUNT_CODEX_BIN ?? ""
+const codexEnv = JSON.parse(process.env.ICOUNT_CODEX_ENV ?? "{}") as Record<string, string>
+
+/** One workload of a plan: a phase of `small` items, then a phase of `large` items. */
+export interface Step {
+  readonly workload: Workload
+  readonly small: number
+  readonly large: number
+}
+
+/** `model/list:50:250,flood:10000:50000` -> steps. */
+export const parsePlan = (text: string): Array<Step> =>
+  text.split(",").map((part) => {
+    const [workload, small, large] = part.split(":") as [Workload, string, string]
+    if (!WORKLOADS.includes(workload)) throw new Error(`unknown workload ${workload}`)
+    return { workload, small: Number(small), large: Number(large) }
+  })
+
+/**
+ * The phase marker: callgrind runs with `--dump-before=*GetHostname*`, so each `os.hostname()`
+ * writes the counts since the previous one to a new part file (nothing else in the workload asks
+ * for the host name; the driver checks the number of parts). Between two dumps, a full GC: every
+ * phase starts from the same heap state, so when the next major GC falls does not depend on what
+ * ran before, and the forced GC's own work (which varies with the garbage left) is a part of its
+ * own, outside the phases (`--expose-gc` is set by the driver).
+ */
+const gc = (globalThis as { gc?: () => void }).gc
+const mark = () => {
+  NodeOs.hostname()
+  gc?.()
+  NodeOs.hostname()
+}
+const tmp = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "effect-codex-icount-"))
+const cleanup = () => NodeFs.rmSync(tmp, { recursive: true, force: true })
+
+/** An executable that runs the fake app-server (the SDK spawns `<codexPath> app-server -c ...`). */
+const floodExecutable = (): string => {
+  const file = NodePath.join(tmp, "fake-codex")
+  const script = NodePath.join(import.meta.dirname, "floodServer.ts")
+  NodeFs.writeFileSync(file, `#!/bin/sh\nexec '${process.execPath}' '${script}' "$@"\n`, { mode: 0o755 })
+  return file
+}
+
+/** Starts modelServer.ts (one model request per turn: warm-up, then the phases); resolves with the options pointing codex at it, and a stopper. */
+const startModel = async (deltas: ReadonlyArray<number>) => {
+  const child = spawn(process.execPath, [NodePath.join(import.meta.dirname, "modelServer.ts"), ...deltas.map(String)], {
+    stdio: ["pipe", "pipe", "inherit"]
+  })
+  const line = await new Promise<string>((resolve, reject) => {
+    NodeReadline.createInterface({ input: child.stdout }).once("line", resolve)
+    child.once("exit", (code) => reject(new Error(`modelServer exited (${code})`)))
+  })
+  const options = JSON.parse(line) as { codexHome: string; config: Record<string, unknown> }
+  return { options, stop: () => child.stdin.end() }
+}
+
+/** `turn/start` params for a text input. */
+const turnInput = (text: string) => [{ type: "text" as const, text, text_elements: [] }]
+
+/** The turn input of the warm-up turn and of a phase of `n` (the fake flood server reads `n` from it). */
+const turnText = (workload: Workload, n: number | "warm-up") =>
+  workload === "flood" ? `flood ${n === "warm-up" ? WARMUP_FLOOD : n}` : `turn ${n}`
+
+/** One workload on one side: set up, warm up, then the two marked phases; returns their items. */
+type RunStep = (step: Step) => Promise<[number, number]>
+
+const phases = async (step: Step, runPhase: (n: number) => Promise<number>): Promise<[number, number]> => {
+  mark()
+  const small = await runPhase(step.small)
+  mark()
+  const large = await runPhase(step.large)
+  mark()
+  return [small, large]
+}
+
+const rawStep: RunStep = async (step) => {
+  const bin = codexBin
+  const env = codexEnv
+  if (bin === "") throw new Error("ICOUNT_CODEX_BIN is not set")
+  const { workload } = step
+  let model: Awaited<ReturnType<typeof startModel>> | undefined
+  let client: RawClient
+  if (workload === "flood") {
+    client = spawnRawClientOf(floodExecutable(), { args: ["app-server", ...OFFLINE_ARGS], env: { ...env, CODEX_HOME: tmp } })
+  } else if (workload === "turn") {
+    model = await startModel([WARMUP_TURN, step.small, step.large])
+    client = spawnRawClientOf(bin, { args: ["app-server", ...OFFLINE_ARGS], env: { ...env, CODEX_HOME: model.options.codexHome } })
+  } else {
+    client = spawnRawClientOf(bin, { args: ["app-server", ...OFFLINE_ARGS], env: { ...env, CODEX_HOME: tmp } })
+  }
+  try {
+    await client.initialize()
+    if (workload === "model/list" || workload === "thread/loaded/list") {
+      const requests = async (n: number) => {
+        for (let i = 0; i < n; i++) await client.request(workload, {})
+        return n
+      }
+      await requests(WARMUP)
+      return await phases(step, requests)
+    }
+    const { thread } = await client.request<{ thread: { id: string } }>("thread/start", { cwd: tmp })
+    let deltas = 0
+    let done: (() => void) | undefined
+    client.onMessage((msg) => {
+      if (msg.method === "item/agentMessage/delta") deltas++
+      else if (msg.method === "turn/completed") done?.()
+    })
+    const runTurn = async (n: number | "warm-up") => {
+      deltas = 0
+      const completed = new Promise<void>((resolve) => (done = resolve))
+      await client.request("turn/start", { threadId: thread.id, input: turnInput(turnText(workload, n)) })
+      await completed
+      return deltas
+    }
+    await runTurn("warm-up")
+    return await phases(step, runTurn)
+  } finally {
+    await client.close()
+    model?.stop()
+  }
+}
+
+const sdkStep = async (): Promise<RunStep> => {
+  const { NodeServices } = await import("@effect/platform-node")
+  const { Context, Effect, Exit, Layer, Scope, Stream } = await import("effect")
+  // A variable specifier: type-checking must not need the build; the types are the source's.
+  const dist = pathToFileURL(NodePath.join(import.meta.dirname, "..", "..", "dist", "index.js")).href
+  const { AppServer, AppServerClient: { AppServerClient }, Codex } = (await import(dist)) as typeof import("../../src/index.ts")
+  return async (step) => {
+    const { workload } = step
+    let model: Awaited<ReturnType<typeof startModel>> | undefined
+    let options: import("../../src/layers/AppServer.ts").Options
+    if (workload === "flood") options = { codexPath: floodExecutable(), codexHome: tmp, config: OFFLINE_CONFIG }
+    else if (workload === "turn") {
+      model = await startModel([WARMUP_TURN, step.small, step.large])
+      options = { codexHome: model.options.codexHome, config: OFFLINE_CONFIG }
+    } else options = { codexHome: tmp, config: OFFLINE_CONFIG }
+    const layer = Codex.layer.pipe(Layer.provideMerge(AppServer.layer(options)), Layer.provide(NodeServices.layer))
+    const scope = Effect.runSync(Scope.make())
+    try {
+      const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
+      if (workload === "model/list" || workload === "thread/loaded/list") {
+        const client = Context.get(context, AppServerClient)
+        const requests = (n: number) =>
+          Effect.runPromise(Effect.gen(function*() {
+            for (let i = 0; i < n; i++) yield* client.request(workload, {})
+            return n
+          }))
+        await requests(WARMUP)
+        return await phases(step, requests)
+      }
+      const codex = Context.get(context, Codex.Codex)
+      const thread = await Effect.runPromise(codex.startThread({ cwd: tmp }))
+      const runTurn = (n: number | "warm-up") =>
+        Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+          const turn = yield* thread.turn(turnText(workload, n))
+          let deltas = 0
+          yield* turn.events.pipe(Stream.runForEach((event) =>
+            Effect.sync(() => {
+              if (event._tag === "AgentMessageDelta") deltas++
+            })
+          ))
+          return deltas
+        })))
+      await runTurn("warm-up")
+      return await phases(step, runTurn)
+    } finally {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+      model?.stop()
+    }
+  }
+}
+
+const main = async () => {
+  const [side, plan] = process.argv.slice(2)
+  if ((side !== "sdk" && side !== "raw") || plan === undefined) {
+    throw new Error(`usage: workload.ts <sdk|raw> <workload>:<small>:<large>[,...] (workloads: ${WORKLOADS.join(", ")})`)
+  }
+  const run = side === "sdk" ? await sdkStep() : rawStep
+  const items: Array<[number, number]> = []
+  for (const step of parsePlan(plan)) items.push(await run(step))
+  return items
+}
+
+main().then(
+  (items) => {
+    cleanup()
+    process.stdout.write(JSON.stringify({ items }) + "\n")
+    process.exit(0)
+  },
+  (error) => {
+    cleanup()
+    console.error(error)
+    process.exit(1)
+  }
+)
