@@ -18,7 +18,7 @@ import * as NodePath from "node:path"
 import { parseArgs } from "node:util"
 import { machineInfo, table } from "./harness.ts"
 import { buildDist, measure, NODE_FLAGS, SIZES, valgrindAvailable } from "./icount/callgrind.ts"
-import type { Workload } from "./icount/workload.ts"
+import type { Workload } from "./icount/plan.ts"
 import { median } from "./stats.ts"
 
 /** A row may grow this much over the baseline before the check fails. */

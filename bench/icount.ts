@@ -7,7 +7,7 @@
  */
 import { fmt, type Section, table, type TargetCheck, verdict } from "./harness.ts"
 import { buildDist, measure, NODE_FLAGS, SIZES, valgrindAvailable } from "./icount/callgrind.ts"
-import { WORKLOADS, type Workload } from "./icount/workload.ts"
+import { WORKLOADS, type Workload } from "./icount/plan.ts"
 
 /** The targets: SDK / raw instructions per item. */
 export const ICOUNT_TARGETS: Record<Workload, { readonly label: string; readonly max: number }> = {

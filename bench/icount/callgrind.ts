@@ -23,7 +23,7 @@ import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import { codexBinary } from "../harness.ts"
-import type { Workload } from "./workload.ts"
+import type { Workload } from "./plan.ts"
 
 /** Node flags of the measured process; see the module comment. */
 export const NODE_FLAGS: ReadonlyArray<string> = [

@@ -31,9 +31,8 @@ import * as NodePath from "node:path"
 import * as NodeReadline from "node:readline"
 import { pathToFileURL } from "node:url"
 import { type RawClient, spawnRawClientOf } from "../rawClientCore.ts"
+import { parsePlan, type Step, type Workload, WORKLOADS } from "./plan.ts"
 
-export const WORKLOADS = ["model/list", "thread/loaded/list", "flood", "turn"] as const
-export type Workload = (typeof WORKLOADS)[number]
 const WARMUP = 200
 const WARMUP_FLOOD = 5000
 const WARMUP_TURN = 200
@@ -42,21 +41,6 @@ const OFFLINE_ARGS = ["-c", "features.plugins=false", "-c", "analytics.enabled=f
 const OFFLINE_CONFIG = { features: { plugins: false }, analytics: { enabled: false } }
 const codexBin = process.env.ICOUNT_CODEX_BIN ?? ""
 const codexEnv = JSON.parse(process.env.ICOUNT_CODEX_ENV ?? "{}") as Record<string, string>
-
-/** One workload of a plan: a phase of `small` items, then a phase of `large` items. */
-export interface Step {
-  readonly workload: Workload
-  readonly small: number
-  readonly large: number
-}
-
-/** `model/list:50:250,flood:10000:50000` -> steps. */
-export const parsePlan = (text: string): Array<Step> =>
-  text.split(",").map((part) => {
-    const [workload, small, large] = part.split(":") as [Workload, string, string]
-    if (!WORKLOADS.includes(workload)) throw new Error(`unknown workload ${workload}`)
-    return { workload, small: Number(small), large: Number(large) }
-  })
 
 /**
  * The phase marker: callgrind runs with `--dump-before=*GetHostname*`, so each `os.hostname()`
