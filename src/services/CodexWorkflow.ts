@@ -183,10 +183,32 @@ const handlesOf = (codex: object): Map<string, Thread.Thread> => {
 const activityName = (kind: string, name: string) => `effect-codex/${kind}/${name}`
 
 /**
+ * A workflow's thread: its id (stored by the workflow engine) and the way to
+ * a handle on it in this process.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface WorkflowThread {
+  /** The name given to {@link thread}. */
+  readonly name: string
+  /** The thread id. */
+  readonly id: string
+  /**
+   * The thread's handle: the one this process started, or the thread resumed
+   * (`Codex.resumeThread`, once per process) when an earlier process started
+   * it. {@link turn} asks for it only when a turn has to run, so a replay of
+   * stored turns loads nothing.
+   */
+  readonly handle: Effect.Effect<Thread.Thread, CodexError.CodexError>
+}
+
+/**
  * A thread for this workflow execution, started once: the first run starts
  * it (an activity whose stored result is the thread id); a replay in the
  * same process gets the same handle, one in a new process resumes it with
- * `Codex.resumeThread`. `name` tells the threads of one workflow apart.
+ * `Codex.resumeThread` when a turn needs it. `name` tells the threads of one
+ * workflow apart.
  *
  * A crash between `thread/start` and storing its id starts another thread
  * in the next run (the first one stays unused in codex's history).
@@ -210,14 +232,14 @@ export const thread = Effect.fnUntraced(function*(
   name: string,
   options: ThreadOptions = {}
 ): Effect.fn.Return<
-  Thread.Thread,
+  WorkflowThread,
   CodexError.CodexError,
   Codex.Codex | WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance
 > {
   const codex = yield* Codex.Codex
   const known = handlesOf(codex)
   const { resume, ...start } = options
-  const threadId = yield* Activity.make({
+  const id = yield* Activity.make({
     name: activityName("thread", name),
     success: Schema.String,
     error: CodexError.CodexError,
@@ -226,12 +248,15 @@ export const thread = Effect.fnUntraced(function*(
       return started.id
     })
   })
-  const handle = known.get(threadId)
-  if (handle !== undefined) return handle
-  yield* Effect.logInfo(`workflow thread "${name}": resuming ${threadId} (started by an earlier run)`)
-  const resumed = yield* codex.resumeThread(threadId, resume)
-  known.set(threadId, resumed)
-  return resumed
+  const handle = Effect.suspend(() => {
+    const loaded = known.get(id)
+    if (loaded !== undefined) return Effect.succeed(loaded)
+    return Effect.logInfo(`workflow thread "${name}": resuming ${id} (started by an earlier run)`).pipe(
+      Effect.andThen(codex.resumeThread(id, resume)),
+      Effect.tap((resumed) => Effect.sync(() => known.set(id, resumed)))
+    )
+  })
+  return { name, id, handle }
 })
 
 // =============================================================================
@@ -273,8 +298,8 @@ type OutputCodec = Schema.Top & { readonly DecodingServices: never; readonly Enc
 type TurnRequirements = WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance
 
 /**
- * Runs a turn on `thread` as a workflow activity named `name` (unique within
- * the workflow). The first run runs it and stores its {@link TurnRecord}; a
+ * Runs a turn on a workflow's `thread` as an activity named `name` (unique
+ * within the workflow). The first run runs it and stores its {@link TurnRecord}; a
  * replay returns the stored record without running anything.
  *
  * A turn that was in flight when its process died (so no record was stored)
@@ -296,7 +321,7 @@ type TurnRequirements = WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowI
  *   const thread = yield* CodexWorkflow.thread("reviewer")
  *   const review = yield* CodexWorkflow.turn(thread, "review", "Review the last commit.", {
  *     outputSchema: Verdict,
- *     retry: Schedule.exponential("2 seconds").pipe(Schedule.both(Schedule.recurs(3)))
+ *     retry: Schedule.max([Schedule.exponential("2 seconds"), Schedule.recurs(3)])
  *   })
  *   return review.output.approve
  * })
@@ -307,19 +332,19 @@ type TurnRequirements = WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowI
  */
 export const turn: {
   <S extends OutputCodec>(
-    thread: Thread.Thread,
+    thread: WorkflowThread,
     name: string,
     input: Input.Input,
     options: TurnOptionsWithOutput<S>
   ): Effect.Effect<TurnRecordWithOutput<S["Type"]>, CodexError.CodexError, TurnRequirements>
   (
-    thread: Thread.Thread,
+    thread: WorkflowThread,
     name: string,
     input: Input.Input,
     options?: TurnOptions
   ): Effect.Effect<TurnRecord, CodexError.CodexError, TurnRequirements>
 } = ((
-  thread: Thread.Thread,
+  thread: WorkflowThread,
   name: string,
   input: Input.Input,
   options: TurnOptions & { readonly outputSchema?: OutputCodec | undefined } = {}
@@ -342,21 +367,19 @@ export const turn: {
       })
     })
 
-    const runOnce = thread.run(input, {
-      ...turnOptions,
-      clientUserMessageId: clientId,
-      ...(outputSchema === undefined ? {} : { outputSchema })
-    } as Turn.Options).pipe(Effect.map((result) => toRecord(result, "ran")))
-    const run = retry === undefined ? runOnce : Effect.retry(runOnce, { schedule: retry, while: CodexError.isRetryable })
-
-    const execute = Effect.suspend(() =>
-      startedNow ? run : recover(thread, name, clientId, output).pipe(
-        Effect.flatMap(Option.match({
-          onSome: Effect.succeed,
-          onNone: () => Effect.map(run, (record) => ({ ...record, recovery: "ranAgain" as const }))
-        }))
-      )
-    )
+    const execute = Effect.gen(function*() {
+      const handle = yield* thread.handle
+      const runOnce = handle.run(input, {
+        ...turnOptions,
+        clientUserMessageId: clientId,
+        ...(outputSchema === undefined ? {} : { outputSchema })
+      } as Turn.Options).pipe(Effect.map((result) => toRecord(result, "ran")))
+      const run = retry === undefined ? runOnce : Effect.retry(runOnce, { schedule: retry, while: CodexError.isRetryable })
+      if (startedNow) return yield* run
+      const recovered = yield* recover(handle, name, clientId, output)
+      if (Option.isSome(recovered)) return recovered.value
+      return { ...(yield* run), recovery: "ranAgain" as const }
+    })
 
     return yield* Activity.make({
       name: activityName("turn", name),
