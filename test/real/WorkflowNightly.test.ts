@@ -40,8 +40,10 @@ interface Run {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
-const startRun = (env: Record<string, string>): Run => {
-  const child = spawn(NODE, ["--import", "./scripts/source-hooks.ts", CHILD], {
+const EXAMPLE = Path.join(ROOT, "examples", "scheduled-review.ts")
+
+const startRun = (env: Record<string, string>, script: ReadonlyArray<string> = [CHILD]): Run => {
+  const child = spawn(NODE, ["--import", "./scripts/source-hooks.ts", ...script], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"]
@@ -261,4 +263,49 @@ describe.skipIf(!Postgres.available)("the nightly review workflow on PostgreSQL 
       assertPostedOnce(hook.posted, "fromHistory")
       assert.match(second, /workflow turn "review-pr-103" was started by an earlier run and completed in codex/)
     }), 150_000)
+  // The example itself, as a user runs it (its own LocalModel, no API key): the engine it picks.
+  it.live("the example: without DATABASE_URL it says it is not durable", () =>
+    Effect.promise(async () => {
+      const run = startRun({ REVIEW_REPO: ROOT, REVIEW_NIGHT: "2026-12-01" }, [EXAMPLE, "--now"])
+      const exit = await run.exited
+      assert.strictEqual(exit.code, 0, run.output())
+      assert.match(run.output(), /in-memory workflow engine, NOT durable/)
+      assert.match(run.output(), /review: risk low, 1 finding\(s\) across 4 pull request\(s\)/)
+    }), 60_000)
+
+  it.live("the example: with DATABASE_URL and CODEX_HOME, killed after two PRs and run again, it posts every PR once", () =>
+    Effect.gen(function*() {
+      const database = yield* Effect.promise(() => databaseFor("example"))
+      const hook = yield* webhook
+      const home = Fs.mkdtempSync(Path.join(Os.tmpdir(), "workflow-example-home-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(home, { recursive: true, force: true })))
+      const env = {
+        DATABASE_URL: database,
+        CODEX_HOME: home,
+        REVIEW_WEBHOOK_URL: hook.url,
+        REVIEW_REPO: ROOT,
+        REVIEW_NIGHT: "2026-12-01"
+      }
+      const first = startRun(env, [EXAMPLE, "--now"])
+      yield* Effect.promise(() =>
+        until("PR #102's review", () => {
+          if (first.child.exitCode !== null) throw new Error(`run 1 exited early:\n${first.output()}`)
+          return /PR #102: risk low/.test(first.output())
+        })
+      )
+      first.child.kill("SIGKILL")
+      yield* Effect.promise(() => first.exited)
+      assert.match(first.output(), /PostgreSQL \(DATABASE_URL\): durable/)
+      yield* Effect.promise(() => until("run 1's codex to exit", () => codexProcesses(home).length === 0, 10_000))
+
+      const second = startRun(env, [EXAMPLE, "--now"])
+      const exit = yield* Effect.promise(() => second.exited)
+      assert.strictEqual(exit.code, 0, second.output())
+      assert.match(second.output(), /review: risk low, 1 finding\(s\) across 4 pull request\(s\)/)
+      assert.notMatch(second.output(), /workflow thread "pr-10[12]": resuming/, second.output())
+      assert.strictEqual(hook.posted.length, 1, second.output())
+      assert.deepStrictEqual(hook.posted[0]!.body.reviews.map((r) => r.pr), PRS)
+      assert.deepStrictEqual(hook.posted[0]!.body.reviews.slice(0, 2).map((r) => r.recovery), ["ran", "ran"])
+      assert.deepStrictEqual(codexProcesses(home), [])
+    }).pipe(Effect.scoped), 120_000)
 })
