@@ -164,6 +164,8 @@ export const TurnRecordWithOutput = <S extends Schema.Top>(output: S) => Schema.
 export interface ThreadOptions extends Thread.StartOptions {
   /** Options of `Codex.resumeThread` when a replay in a new process resumes the thread. */
   readonly resume?: Thread.ResumeOptions | undefined
+  /** The thread's name in codex (`thread.setName`). Default: the workflow's tag and `name`, as `"Tag/name"`. */
+  readonly threadName?: string | undefined
 }
 
 // Threads this process started or resumed, per Codex service: a replay in the
@@ -237,13 +239,19 @@ export const thread = Effect.fnUntraced(function*(
   Codex.Codex | WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance
 > {
   const codex = yield* Codex.Codex
+  const instance = yield* WorkflowEngine.WorkflowInstance
   const known = handlesOf(codex)
-  const { resume, ...start } = options
+  const { resume, threadName, ...start } = options
   const id = yield* Activity.make({
     name: activityName("thread", name),
     success: Schema.String,
     error: CodexError.CodexError,
-    execute: Effect.map(codex.startThread(start), (started) => {
+    execute: Effect.gen(function*() {
+      const started = yield* codex.startThread(start)
+      // codex writes a thread's rollout with its first turn or its name: a
+      // thread stored without either cannot be resumed by the next process
+      // ("no rollout found"), as after a crash before the first turn.
+      if (start.ephemeral !== true) yield* started.setName(threadName ?? `${instance.workflow._tag}/${name}`)
       known.set(started.id, started)
       return started.id
     })
@@ -353,12 +361,10 @@ export const turn: {
     const instance = yield* WorkflowEngine.WorkflowInstance
     const clientId = WorkflowTurns.clientIdOf(instance.executionId, name)
     const { outputSchema, retry, ...turnOptions } = options
-    const output = outputSchema === undefined ? undefined : yield* prepare(outputSchema)
-
     // Stored before the turn starts: a run that finds it stored but the turn's
     // own result missing knows an earlier run died with the turn in flight.
     let startedNow = false
-    yield* Activity.make({
+    const startedAt = yield* Activity.make({
       name: activityName("turn-started", name),
       success: Schema.Number,
       execute: Effect.sync(() => {
@@ -376,7 +382,8 @@ export const turn: {
       } as Turn.Options).pipe(Effect.map((result) => toRecord(result, "ran")))
       const run = retry === undefined ? runOnce : Effect.retry(runOnce, { schedule: retry, while: CodexError.isRetryable })
       if (startedNow) return yield* run
-      const recovered = yield* recover(handle, name, clientId, output)
+      const output = outputSchema === undefined ? undefined : yield* prepare(outputSchema)
+      const recovered = yield* recover(handle, name, clientId, startedAt, output)
       if (Option.isSome(recovered)) return recovered.value
       return { ...(yield* run), recovery: "ranAgain" as const }
     })
@@ -418,19 +425,21 @@ const recover = Effect.fnUntraced(function*(
   thread: Thread.Thread,
   name: string,
   clientId: string,
+  startedAt: number,
   output: OutputSchema.OutputSchema<unknown> | undefined
 ) {
   const found = yield* WorkflowTurns.findByClientId(thread, clientId)
+  const when = new Date(startedAt).toISOString()
   if (Option.isNone(found) || found.value.status !== "completed") {
     const seen = Option.isNone(found) ? "not in the thread's history" : `${found.value.status} in the thread's history`
     yield* Effect.logWarning(
-      `workflow turn "${name}" was started by an earlier run that did not finish it (${seen}): running it again`
+      `workflow turn "${name}" was started by an earlier run that did not finish it (at ${when}; ${seen}): running it again`
     )
     return Option.none()
   }
   const stored = found.value
   yield* Effect.logWarning(
-    `workflow turn "${name}" was started by an earlier run and completed in codex (turn ${stored.id}): using its result from the thread's history`
+    `workflow turn "${name}" was started by an earlier run and completed in codex (at ${when}; turn ${stored.id}): using its result from the thread's history`
   )
   const finalResponse = TurnResult.finalResponseOf(stored.items)
   const record: TurnRecord = {
