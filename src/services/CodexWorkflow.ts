@@ -8,7 +8,8 @@
  *
  * - {@link thread}: a thread started once per workflow execution; its id is the
  *   activity's stored result, so a replay in the same process reuses the
- *   thread and a replay in a new process resumes it (`Codex.resumeThread`).
+ *   thread and a replay in a new process resumes it (`Codex.resumeThread`)
+ *   when one of its turns has to run.
  * - {@link turn}: a turn keyed by name; its result ({@link TurnRecord}, a
  *   Schema: what a turn returns must be serializable) is stored, so a replay
  *   does not run it again. A turn that was in flight when its process died
@@ -60,12 +61,15 @@
  */
 import { NodeCrypto } from "@effect/platform-node"
 import { Effect, Layer, Option, Schedule, Schema } from "effect"
-import { ClusterWorkflowEngine, SingleRunner } from "effect/cluster"
+// Deep paths: only the modules used are loaded, not every cluster module.
+import * as ClusterWorkflowEngine from "effect/cluster/ClusterWorkflowEngine"
 import type * as Sharding from "effect/cluster/Sharding"
 import type * as ShardingConfig from "effect/cluster/ShardingConfig"
+import * as SingleRunner from "effect/cluster/SingleRunner"
 import type { ConfigError } from "effect/Config"
 import type * as SqlClient from "effect/sql/SqlClient"
-import { Activity, WorkflowEngine } from "effect/workflow"
+import * as Activity from "effect/workflow/Activity"
+import * as WorkflowEngine from "effect/workflow/WorkflowEngine"
 import * as CodexError from "../schema/CodexError.ts"
 import * as Protocol from "../schema/generated/Protocol.gen.ts"
 import type * as Input from "../schema/Input.ts"

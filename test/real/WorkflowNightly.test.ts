@@ -74,7 +74,7 @@ const codexProcesses = (home: string): Array<number> =>
     }
   })
 
-const until = async (what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> => {
+const until = async (what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> => {
   const deadline = Date.now() + timeoutMs
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
