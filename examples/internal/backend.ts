@@ -77,7 +77,8 @@ export const layerBackend = (
         real: false,
         appServerOptions: {
           ...options.appServer,
-          codexHome: model.codexHome,
+          // a program that keeps its threads across processes gives its own CODEX_HOME
+          codexHome: options.appServer?.codexHome ?? model.codexHome,
           config: { ...model.appServerOptions.config, ...options.appServer?.config }
         },
         local: model
