@@ -480,7 +480,8 @@ describe.concurrent("examples (LocalModel, real codex)", () => {
       })
       assertOk(exit, [
         /review: risk low, 1 finding\(s\)/,
-        /posted the review to http:\/\/127\.0\.0\.1:\d+\/hooks\/review: HTTP 204/
+        /posted the review to http:\/\/127\.0\.0\.1:\d+\/hooks\/review: HTTP 204/,
+        /\[workflow\] no DATABASE_URL: in-memory workflow engine, NOT durable/
       ])
       assert.strictEqual(received.length, 1)
       assert.strictEqual(received[0]!.method, "POST")
