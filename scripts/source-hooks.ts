@@ -12,7 +12,8 @@ const entries: Record<string, string> = {
   "effect-codex/schema": "src/schema/index.ts",
   "effect-codex/testing": "src/testing.ts",
   "effect-codex/ai": "src/ai.ts",
-  "effect-codex/promise": "src/promise.ts"
+  "effect-codex/promise": "src/promise.ts",
+  "effect-codex/cluster": "src/cluster.ts"
 }
 
 registerHooks({

@@ -123,7 +123,8 @@ describe.concurrent("docs", () => {
               "effect-codex/schema": ["../../src/schema/index.ts"],
               "effect-codex/testing": ["../../src/testing.ts"],
               "effect-codex/ai": ["../../src/ai.ts"],
-              "effect-codex/promise": ["../../src/promise.ts"]
+              "effect-codex/promise": ["../../src/promise.ts"],
+              "effect-codex/cluster": ["../../src/cluster.ts"]
             },
             // a block may define a value to show it without using it
             noUnusedLocals: false,
