@@ -140,13 +140,30 @@ export const TurnResult: Schema.Codec<TurnResult, unknown> = Schema.Struct({
   threadId: Schema.String,
   turnId: Schema.String,
   status: Schema.Literals(["completed", "interrupted"]),
-  finalResponse: Schema.UndefinedOr(Schema.String),
+  finalResponse: Schema.optionalKey(Schema.String),
   items: opaque<ReadonlyArray<Protocol.ThreadItem>>("thread items", Array.isArray),
-  usage: Schema.UndefinedOr(opaque<Protocol.ThreadTokenUsage>("token usage", Predicate.isObject)),
+  // Absent rather than `undefined` on the wire (see `wire`): the JSON codec of stored replies turns an
+  // undefined opaque value into null.
+  usage: Schema.optionalKey(opaque<Protocol.ThreadTokenUsage>("token usage", Predicate.isObject)),
   durationMs: Schema.Number,
   turn: opaque<Protocol.Turn>("a turn", Predicate.isObject),
   output: Schema.optionalKey(Schema.Unknown)
 }) as unknown as Schema.Codec<TurnResult, unknown>
+
+/**
+ * A {@link TurnResult} as it is sent: without the keys whose value is
+ * `undefined` (`finalResponse`, `usage`), which {@link TurnResult} leaves out.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const wire = (result: TurnResult): TurnResult => {
+  const out: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(result)) {
+    if (value !== undefined) out[name] = value
+  }
+  return out as unknown as TurnResult
+}
 
 /**
  * Schema of a `TurnEvent`, as streamed by {@link StreamEvents}.

@@ -238,14 +238,15 @@ export const build = (store: Store, loaded: Loaded, options: EntityOptions) =>
       result: TurnResultModule.TurnResult,
       attempt: number,
       output: Option.Option<unknown>
-    ): CodexThread.TurnResult => ({
-      ...result,
-      key,
-      runner,
-      attempt,
-      replayed: false,
-      ...(Option.isSome(output) ? { output: output.value } : {})
-    })
+    ): CodexThread.TurnResult =>
+      CodexThread.wire({
+        ...result,
+        key,
+        runner,
+        attempt,
+        replayed: false,
+        ...(Option.isSome(output) ? { output: output.value } : {})
+      })
 
     yield* Effect.addFinalizer(() =>
       current === undefined
