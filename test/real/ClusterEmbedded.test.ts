@@ -1,0 +1,106 @@
+/**
+ * The embedded cluster (`CodexCluster.layerEmbedded`: one runner in this process, memory storage, no
+ * database) over a real app-server and the LocalModel: the same `CodexThread` API as a cluster.
+ *
+ * - turns on a key share one thread (the second model request holds the first turn);
+ * - `turnKey`: the same turn sent twice runs once (the second answer is the stored result);
+ * - events streamed; steer and interrupt reach a turn in flight (they run beside it);
+ * - errors are `CodexError`s, typed across the entity's serialization;
+ * - a raw JSON Schema gives the parsed `output`.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Cause, Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
+import { CodexCluster, CodexThread } from "../../src/cluster.ts"
+import * as LocalModel from "../../src/layers/testing/LocalModel.ts"
+import * as CodexError from "../../src/schema/CodexError.ts"
+import { exitReason } from "../support/Errors.ts"
+import * as Real from "../support/Real.ts"
+
+const embedded = (script: ReadonlyArray<LocalModel.Step>) =>
+  CodexCluster.layerEmbedded().pipe(Layer.provideMerge(Real.layer(script, Real.fast)))
+
+describe("Cluster, embedded: CodexThread in one process", () => {
+  it.live("turns on a key share its thread; another key has its own", () =>
+    Effect.gen(function*() {
+      const threads = yield* CodexThread.client
+      const first = yield* threads("T-1").run("Remember the word apricot")
+      assert.strictEqual(first.runner, "embedded:0")
+      assert.strictEqual(first.attempt, 1)
+      assert.strictEqual(first.finalResponse, "noted")
+      const other = yield* threads("T-2").run("Something else")
+      assert.notStrictEqual(other.threadId, first.threadId)
+      const second = yield* threads("T-1").run("Which word?")
+      assert.strictEqual(second.threadId, first.threadId)
+      const request = yield* LocalModel.awaitRequest(2)
+      Real.assertInOrder(LocalModel.messages(request), ["user: Remember the word apricot", "user: Which word?"])
+      assert.notInclude(LocalModel.messages(request).join("\n"), "Something else")
+      const described = yield* threads("T-1").describe
+      assert.deepStrictEqual(described, { key: "T-1", runner: "embedded:0", threadId: first.threadId, turnRunning: false })
+    }).pipe(Effect.provide(embedded([LocalModel.text("noted"), LocalModel.text("ok"), LocalModel.text("apricot")]))))
+
+  it.live("turnKey: the same turn sent twice runs once; the second answer is the stored result", () =>
+    Effect.gen(function*() {
+      const threads = yield* CodexThread.client
+      const once = yield* threads("PR-9").run("Review PR 9", { turnKey: "review" })
+      const twice = yield* threads("PR-9").run("Review PR 9", { turnKey: "review" })
+      assert.isFalse(once.replayed)
+      assert.isTrue(twice.replayed)
+      assert.strictEqual(twice.turnId, once.turnId)
+      assert.strictEqual(twice.finalResponse, "LGTM")
+      assert.strictEqual((yield* LocalModel.requests).length, 1)
+    }).pipe(Effect.provide(embedded([LocalModel.text("LGTM")]))))
+
+  it.live("stream: a turn's events, from TurnStarted to TurnCompleted", () =>
+    Effect.gen(function*() {
+      const threads = yield* CodexThread.client
+      const events = yield* threads("T-3").stream("Say hello").pipe(Stream.runCollect)
+      assert.strictEqual(events[0]?._tag, "TurnStarted")
+      assert.strictEqual(events.at(-1)?._tag, "TurnCompleted")
+      const text = events.flatMap((event) => (event._tag === "AgentMessageDelta" ? [event.delta] : [])).join("")
+      assert.strictEqual(text, "hello there")
+    }).pipe(Effect.provide(embedded([LocalModel.text("hello there")]))))
+
+  it.live("steer and interrupt run beside a turn in flight", () =>
+    Effect.gen(function*() {
+      const threads = yield* CodexThread.client
+      const key = threads("T-4")
+      const counting = yield* Effect.forkChild(key.run("Count to ten slowly"))
+      yield* LocalModel.awaitRequest(0)
+      assert.isTrue((yield* key.describe).turnRunning)
+      const steered = yield* key.steer("Stop at three")
+      const request = yield* LocalModel.awaitRequest(1)
+      Real.assertInOrder(LocalModel.messages(request), ["user: Count to ten slowly", "user: Stop at three"])
+      assert.deepStrictEqual(yield* key.interrupt, { interrupted: true })
+      const result = yield* Fiber.join(counting)
+      assert.strictEqual(result.status, "interrupted")
+      assert.strictEqual(result.turnId, steered.turnId)
+      assert.deepStrictEqual(yield* key.interrupt, { interrupted: false })
+    }).pipe(Effect.provide(embedded([LocalModel.hang(), LocalModel.hang()]))))
+
+  it.live("errors are CodexErrors: steering with no turn running is InvalidOptions", () =>
+    Effect.gen(function*() {
+      const threads = yield* CodexThread.client
+      const exit = yield* Effect.exit(threads("T-5").steer("anyone?"))
+      assert.isTrue(Exit.isFailure(exit))
+      assert.strictEqual(exitReason(exit)?._tag, "InvalidOptions")
+      const failed = yield* Effect.exit(threads("T-5").run("Fail please"))
+      const reason = exitReason(failed)
+      assert.strictEqual(reason?._tag, "TurnFailed")
+      const error = Exit.isFailure(failed) ? Cause.findErrorOption(failed.cause) : Option.none()
+      assert.isTrue(Option.isSome(error) && CodexError.isCodexError(error.value), "a CodexError instance, decoded")
+    }).pipe(Effect.provide(embedded([LocalModel.responseFailed("the model broke")]))))
+
+  it.live("outputSchema: the final answer parsed as output", () =>
+    Effect.gen(function*() {
+      const threads = yield* CodexThread.client
+      const result = yield* threads("T-6").run("Rate it", {
+        outputSchema: {
+          type: "object",
+          properties: { score: { type: "number" } },
+          required: ["score"],
+          additionalProperties: false
+        }
+      })
+      assert.deepStrictEqual(result.output, { score: 7 })
+    }).pipe(Effect.provide(embedded([LocalModel.json({ score: 7 })]))))
+})
