@@ -166,6 +166,12 @@ export interface RunnerOptions extends EntityOptions, SocketOptions {
    * restored into the home of the runner that gets it.
    */
   readonly pool: CodexPool.Options
+  /**
+   * How runners tell a dead runner: `"ping"` (the default: they ping each
+   * other) or `"k8s"` (pod readiness, with `runnerHealthK8s`).
+   */
+  readonly runnerHealth?: "ping" | "k8s" | undefined
+  readonly runnerHealthK8s?: { readonly namespace?: string | undefined; readonly labelSelector?: string | undefined } | undefined
 }
 
 /**
@@ -187,6 +193,8 @@ export const layerRunner = (
   const sharding = NodeClusterSocket.layer({
     storage: "sql",
     serialization: options.serialization,
+    runnerHealth: options.runnerHealth,
+    runnerHealthK8s: options.runnerHealthK8s,
     shardingConfig: {
       ...options.shardingConfig,
       runnerAddress: Option.some(RunnerAddress.make(options.host, options.port)),
