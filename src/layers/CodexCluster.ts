@@ -53,13 +53,23 @@ import * as ThreadStore_ from "./internal/threadStore.ts"
 // =============================================================================
 
 /**
+ * What a {@link ThreadStore} does: load and save a key's thread record,
+ * append to and read a thread's rollout, and keep the journal of persisted
+ * turns. Every failure is a `CodexError` (`TransportError`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Store extends ThreadStore_.Store {}
+
+/**
  * Where the runners keep what a key's thread needs to move between them (the
  * key -> thread map, the rollouts, the turn journal).
  *
  * @category services
  * @since 0.1.0
  */
-export class ThreadStore extends Context.Service<ThreadStore, ThreadStore_.Store>()("effect-codex/cluster/ThreadStore") {}
+export class ThreadStore extends Context.Service<ThreadStore, Store>()("effect-codex/cluster/ThreadStore") {}
 
 /**
  * The store in the cluster's SQL database: tables `effect_codex_threads`,
