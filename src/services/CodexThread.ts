@@ -177,6 +177,46 @@ export const TurnEventSchema = opaque<TurnEvent.TurnEvent>(
 )
 
 /**
+ * The method of the event a {@link StreamEvents} stream starts with when it
+ * runs again: its runner died mid-turn and the client sent it to the key's
+ * next owner. The events of the first attempt came before it.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const REDELIVERED = "effect-codex/cluster/redelivered"
+
+/**
+ * The event that tells a stream's reader its turn runs again (see
+ * {@link REDELIVERED}): `params` has the `attempt` (2, 3...), the runner
+ * that had it and the one that runs it now.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Redelivered extends TurnEvent.Other {
+  readonly method: typeof REDELIVERED
+  readonly params: { readonly attempt: number; readonly previousRunner: string; readonly runner: string }
+}
+
+/**
+ * Makes a {@link Redelivered} event.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const redelivered = (params: Redelivered["params"]): Redelivered => ({ _tag: "Other", method: REDELIVERED, params })
+
+/**
+ * Whether a streamed event says the turn runs again (see {@link REDELIVERED}).
+ *
+ * @category guards
+ * @since 0.1.0
+ */
+export const isRedelivered = (event: TurnEvent.TurnEvent): event is Redelivered =>
+  event._tag === "Other" && event.method === REDELIVERED
+
+/**
  * What a key knows about itself, from {@link Describe}.
  *
  * @category models
@@ -215,8 +255,9 @@ export const Run = Rpc.make("Run", { payload: TurnRequest, success: TurnResult, 
 
 /**
  * Runs a turn on the key's thread and streams its events (ending after
- * `TurnCompleted`). Not persisted: a stream is tied to the client that reads
- * it, so a runner that dies ends it with an error.
+ * `TurnCompleted`). Not persisted; but when its runner dies, the client sends
+ * it to the key's next owner, where the turn runs again: the stream then goes
+ * on with a {@link Redelivered} event and the new attempt's events.
  *
  * @category rpcs
  * @since 0.1.0

@@ -11,7 +11,9 @@
  *   message again to another runner, which restores the thread's rollout from the database and
  *   resumes it: the model request of the new attempt holds the key's earlier turn and the killed
  *   turn's prompt once; the result says `attempt: 2`;
- * - nothing lost: every key (the dead runner's ones too) runs a second turn that sees its first;
+ * - a second runner SIGKILLed while it streams a turn: the client sends the stream to the key's next
+ *   owner, the turn runs again there, and the stream says so (a `Redelivered` event) before its events;
+ * - nothing lost: every key (the dead runners' ones too) runs a next turn that sees its first;
  * - no process left: the dead runner's app-server ends with it, the others' with their runners.
  */
 import { assert, describe, it } from "@effect/vitest"
@@ -32,15 +34,17 @@ describe.skipIf(!Postgres.available)("Cluster: CodexThread over three runner pro
     it.live(`12 keys over 3 runners, streamed events, a runner killed mid-turn (${serialization})`, () =>
       Effect.gen(function*() {
         const url = yield* Effect.promise(() => database(`cluster_${serialization}`))
-        // The killed turn's prompt waits for the model the first time only; every other prompt is echoed.
-        let held = 0
+        // A prompt with HOLD waits for the model the first time it is sent; every other prompt is echoed.
+        const holds = new Map<string, number>()
         const model = yield* LocalModel.make([], {
           fallback: (request) => {
             const prompt = LocalModel.lastUserText(request) ?? ""
-            if (prompt.includes("HOLD") && held++ === 0) return LocalModel.hang()
-            return LocalModel.text(`echo: ${prompt}`)
+            const seen = holds.get(prompt) ?? 0
+            if (prompt.includes("HOLD")) holds.set(prompt, seen + 1)
+            return prompt.includes("HOLD") && seen === 0 ? LocalModel.hang() : LocalModel.text(`echo: ${prompt}`)
           }
         })
+        const held = (prompt: string) => Cluster.until(() => holds.has(prompt), 30_000, `the model request of ${prompt}`)
         const runners = yield* Effect.acquireRelease(
           Effect.promise(() =>
             Promise.all(
@@ -101,7 +105,7 @@ describe.skipIf(!Postgres.available)("Cluster: CodexThread over three runner pro
           const victimProcesses = Cluster.descendants(victim.child.pid!)
           assert.isAbove(victimProcesses.length, 0, "the runner's app-server")
           const pending = yield* Effect.forkChild(threads(key).run(`[${key}] HOLD turn`))
-          yield* Effect.promise(() => Cluster.until(() => held > 0, 30_000, "the held model request"))
+          yield* Effect.promise(() => held(`[${key}] HOLD turn`))
           victim.child.kill("SIGKILL")
           const redelivered = yield* Fiber.join(pending)
           assert.strictEqual(redelivered.attempt, 2, "delivered again after its runner died")
@@ -120,13 +124,38 @@ describe.skipIf(!Postgres.available)("Cluster: CodexThread over three runner pro
             Cluster.until(() => victimProcesses.every((pid) => !Cluster.isAlive(pid)), 15_000, "the dead runner's app-server to end")
           )
 
-          // Nothing lost: every key's second turn sees its first, wherever it runs now.
+          // A stream whose runner is killed: the client sends it to the key's next owner, where the turn
+          // runs again; the reader sees the first attempt's events, the Redelivered event, then the new ones.
+          const streamKey = keys.find((k) => ownerOf.get(k) !== victim.address && ownerOf.get(k) !== redelivered.runner)!
+          const second = runners.find((runner) => runner.address === ownerOf.get(streamKey))!
+          const secondProcesses = Cluster.descendants(second.child.pid!)
+          const streaming = yield* Effect.forkChild(threads(streamKey).stream(`[${streamKey}] HOLD stream`).pipe(Stream.runCollect))
+          yield* Effect.promise(() => held(`[${streamKey}] HOLD stream`))
+          second.child.kill("SIGKILL")
+          const resent = yield* Fiber.join(streaming)
+          const marker = resent.findIndex(CodexThread.isRedelivered)
+          assert.isAbove(marker, 0, `a Redelivered event after the first attempt's: ${resent.map((e) => e._tag)}`)
+          const mark = resent[marker] as CodexThread.Redelivered
+          assert.strictEqual(mark.params.attempt, 2)
+          assert.strictEqual(mark.params.previousRunner, second.address)
+          assert.strictEqual(mark.params.runner, redelivered.runner, "the one runner left")
+          const rest = resent.slice(marker + 1)
+          assert.strictEqual(rest.at(-1)?._tag, "TurnCompleted")
+          assert.strictEqual(
+            rest.flatMap((event) => event._tag === "AgentMessageDelta" ? [event.delta] : []).join(""),
+            `echo: [${streamKey}] HOLD stream`
+          )
+          yield* Effect.promise(() =>
+            Cluster.until(() => secondProcesses.every((pid) => !Cluster.isAlive(pid)), 15_000, "the second dead runner's app-server to end")
+          )
+
+          // Nothing lost: every key's next turn sees its first, on the one runner left.
           const seconds = yield* Effect.forEach(keys, (key) => threads(key).run(`[${key}] second turn`), {
             concurrency: "unbounded"
           })
           const after = yield* model.requests
           for (const result of seconds) {
-            assert.notStrictEqual(result.runner, victim.address, result.key)
+            assert.strictEqual(result.runner, redelivered.runner, result.key)
             const request = after.find((request) => LocalModel.lastUserText(request) === `[${result.key}] second turn`)
             assert.isDefined(request, result.key)
             assert.include(LocalModel.messages(request!).join("\n"), `[${result.key}] first turn`, result.key)

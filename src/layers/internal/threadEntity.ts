@@ -286,18 +286,37 @@ export const build = (store: Store, loaded: Loaded, options: EntityOptions) =>
 
       Stream: (envelope) =>
         Stream.unwrap(Effect.gen(function*() {
+          const request = envelope.payload
+          const turnKey = request.turnKey ?? `stream:${String(envelope.requestId)}`
+          // A stream is not persisted, but a client whose runner died sends it again to the key's next
+          // owner: the reader has the first attempt's events already, so the new attempt says so first.
+          const start = yield* store.beginTurn(key, turnKey, runner)
+          const again = start._tag === "New"
+            ? undefined
+            : start._tag === "Redelivered"
+            ? { attempt: start.attempt, previousRunner: start.previousRunner }
+            : { attempt: start.attempt + 1, previousRunner: runner }
+          if (again !== undefined) {
+            yield* log("effect-codex cluster: streamed turn sent again after its runner stopped; running it again", {
+              turnKey,
+              ...again
+            })
+          }
           const { thread } = yield* forgetOnTerminal(acquire)
-          const turn = yield* forgetOnTerminal(thread.turn(envelope.payload.input as Input.Input, {
-            ...turnOptions(envelope.payload),
-            ...(envelope.payload.outputSchema === undefined ? {} : { outputSchema: envelope.payload.outputSchema })
+          const turn = yield* forgetOnTerminal(thread.turn(request.input as Input.Input, {
+            ...turnOptions(request),
+            ...(request.outputSchema === undefined ? {} : { outputSchema: request.outputSchema })
           }))
           running = turn
-          return turn.events.pipe(
+          const events = turn.events.pipe(
             Stream.ensuring(Effect.suspend(() => {
               running = undefined
-              return syncLogged
+              return Effect.andThen(syncLogged, Effect.ignore(store.finishTurn(key, turnKey, "{}")))
             }))
           )
+          return again === undefined
+            ? events
+            : Stream.concat(Stream.succeed(CodexThread.redelivered({ ...again, runner })), events)
         })),
 
       Steer: (envelope) =>
