@@ -221,13 +221,20 @@ export const build = (store: Store, loaded: Loaded, options: EntityOptions) =>
       ...(interruptTimeout === undefined ? {} : { interruptTimeout })
     })
 
-    const runTurn = (request: CodexThread.TurnRequest) =>
-      Effect.scoped(Effect.gen(function*() {
+    // A thread handle whose server died fails at turn/start, before anything ran: the thread is
+    // restored (on the pool's replacement) and the turn started once more.
+    const startTurn = (request: CodexThread.TurnRequest) =>
+      Effect.gen(function*() {
         const { thread } = yield* acquire
-        const turn = yield* thread.turn(request.input as Input.Input, {
+        return yield* thread.turn(request.input as Input.Input, {
           ...turnOptions(request),
           ...(request.outputSchema === undefined ? {} : { outputSchema: request.outputSchema })
         })
+      }).pipe(forgetOnTerminal, Effect.retry({ times: 1, while: CodexError.isTerminal }))
+
+    const runTurn = (request: CodexThread.TurnRequest) =>
+      Effect.scoped(Effect.gen(function*() {
+        const turn = yield* startTurn(request)
         running = turn
         const result = yield* turn.result.pipe(Effect.ensuring(Effect.sync(() => (running = undefined))))
         yield* syncLogged
@@ -265,7 +272,7 @@ export const build = (store: Store, loaded: Loaded, options: EntityOptions) =>
             const stored = JSON.parse(start.result) as CodexThread.TurnResult
             return { ...stored, replayed: true }
           }
-          const attempt = start._tag === "Redelivered" ? start.attempt : 1
+          const attempt = start._tag === "New" ? 1 : start.attempt
           if (start._tag === "Redelivered") {
             // At-least-once: the runner that had this turn died (or lost the key) before replying. It runs
             // again here, on the history stored before it; what it did to the workspace stays done.
@@ -275,13 +282,15 @@ export const build = (store: Store, loaded: Loaded, options: EntityOptions) =>
               previousRunner: start.previousRunner
             })
           }
-          const result = yield* runTurn(request)
-          const output = request.outputSchema === undefined || result.status !== "completed"
-            ? Option.none()
-            : Option.some(yield* parseOutput(result.finalResponse))
-          const placed = withPlace(result, attempt, output)
-          yield* store.finishTurn(key, turnKey, JSON.stringify(placed))
-          return placed
+          return yield* Effect.gen(function*() {
+            const result = yield* runTurn(request)
+            const output = request.outputSchema === undefined || result.status !== "completed"
+              ? Option.none()
+              : Option.some(yield* parseOutput(result.finalResponse))
+            const placed = withPlace(result, attempt, output)
+            yield* store.finishTurn(key, turnKey, JSON.stringify(placed))
+            return placed
+          }).pipe(Effect.tapError(() => Effect.ignore(store.failTurn(key, turnKey))))
         }),
 
       Stream: (envelope) =>
@@ -291,22 +300,18 @@ export const build = (store: Store, loaded: Loaded, options: EntityOptions) =>
           // A stream is not persisted, but a client whose runner died sends it again to the key's next
           // owner: the reader has the first attempt's events already, so the new attempt says so first.
           const start = yield* store.beginTurn(key, turnKey, runner)
-          const again = start._tag === "New"
-            ? undefined
-            : start._tag === "Redelivered"
+          const again = start._tag === "Redelivered"
             ? { attempt: start.attempt, previousRunner: start.previousRunner }
-            : { attempt: start.attempt + 1, previousRunner: runner }
+            : start._tag === "Done"
+            ? { attempt: start.attempt + 1, previousRunner: runner }
+            : undefined
           if (again !== undefined) {
             yield* log("effect-codex cluster: streamed turn sent again after its runner stopped; running it again", {
               turnKey,
               ...again
             })
           }
-          const { thread } = yield* forgetOnTerminal(acquire)
-          const turn = yield* forgetOnTerminal(thread.turn(request.input as Input.Input, {
-            ...turnOptions(request),
-            ...(request.outputSchema === undefined ? {} : { outputSchema: request.outputSchema })
-          }))
+          const turn = yield* startTurn(request)
           running = turn
           const events = turn.events.pipe(
             Stream.ensuring(Effect.suspend(() => {

@@ -26,7 +26,10 @@ export interface ThreadRecord {
 /** How a persisted turn stands in the journal when its message arrives. */
 export type TurnStart =
   | { readonly _tag: "New" }
+  /** It was running when its runner stopped: the cluster delivered it again. */
   | { readonly _tag: "Redelivered"; readonly attempt: number; readonly previousRunner: string }
+  /** It failed before (a `turnKey` sent again after an error). */
+  | { readonly _tag: "Retried"; readonly attempt: number }
   | { readonly _tag: "Done"; readonly result: string; readonly attempt: number }
 
 /** The store. Every failure is a `CodexError` (`TransportError`, "cluster storage: ..."). */
@@ -50,6 +53,8 @@ export interface Store {
   /** Marks a turn running (first delivery, or once more) or returns its stored result. */
   readonly beginTurn: (key: string, turnKey: string, runner: string) => Effect.Effect<TurnStart, CodexError.CodexError>
   readonly finishTurn: (key: string, turnKey: string, result: string) => Effect.Effect<void, CodexError.CodexError>
+  /** Marks a turn failed: sending it again is a retry, not a redelivery. */
+  readonly failTurn: (key: string, turnKey: string) => Effect.Effect<void, CodexError.CodexError>
 }
 
 const storageError = (what: string) => (cause: unknown) =>
@@ -66,12 +71,17 @@ const utf8Length = (text: string) => Buffer.byteLength(text, "utf8")
 export const makeMemory = (): Store => {
   const threads = new Map<string, ThreadRecord>()
   const rollouts = new Map<string, Array<string>>()
-  const turns = new Map<string, { status: "running" | "completed"; attempt: number; runner: string; result?: string }>()
+  const turns = new Map<
+    string,
+    { status: "running" | "completed" | "failed"; attempt: number; runner: string; result?: string }
+  >()
   return {
     load: (key) => Effect.sync(() => Option.fromUndefinedOr(threads.get(key))),
     rollout: (threadId) => Effect.sync(() => (rollouts.get(threadId) ?? []).join("")),
     saveThread: (record) =>
       Effect.sync(() => {
+        const previous = threads.get(record.key)
+        if (previous !== undefined) rollouts.delete(previous.threadId)
         threads.set(record.key, { ...record, rolloutSize: 0 })
         rollouts.set(record.threadId, [])
       }),
@@ -97,13 +107,21 @@ export const makeMemory = (): Store => {
         }
         if (row.status === "completed") return { _tag: "Done", result: row.result!, attempt: row.attempt }
         turns.set(id, { status: "running", attempt: row.attempt + 1, runner })
-        return { _tag: "Redelivered", attempt: row.attempt + 1, previousRunner: row.runner }
+        return row.status === "failed"
+          ? { _tag: "Retried", attempt: row.attempt + 1 }
+          : { _tag: "Redelivered", attempt: row.attempt + 1, previousRunner: row.runner }
       }),
     finishTurn: (key, turnKey, result) =>
       Effect.sync(() => {
         const id = `${key}\u0000${turnKey}`
         const row = turns.get(id)
         turns.set(id, { status: "completed", attempt: row?.attempt ?? 1, runner: row?.runner ?? "", result })
+      }),
+    failTurn: (key, turnKey) =>
+      Effect.sync(() => {
+        const id = `${key}\u0000${turnKey}`
+        const row = turns.get(id)
+        if (row !== undefined) turns.set(id, { ...row, status: "failed" })
       })
   }
 }
@@ -177,6 +195,9 @@ export const makeSql = (options: { readonly tablePrefix?: string | undefined } =
 
     const saveThread: Store["saveThread"] = (record) =>
       sql.withTransaction(Effect.gen(function*() {
+        // the key's previous thread (replaced by a fork) and its rollout go
+        yield* sql`DELETE FROM ${rolloutsTable} WHERE thread_id IN (
+          SELECT thread_id FROM ${threadsTable} WHERE entity_key = ${record.key})`
         yield* sql`DELETE FROM ${threadsTable} WHERE entity_key = ${record.key}`
         yield* sql`DELETE FROM ${rolloutsTable} WHERE thread_id = ${record.threadId}`
         yield* sql`INSERT INTO ${threadsTable} ${
@@ -225,7 +246,9 @@ export const makeSql = (options: { readonly tablePrefix?: string | undefined } =
         const attempt = Number(row.attempt) + 1
         yield* sql`UPDATE ${turnsTable} SET attempt = ${attempt}, runner = ${runner}, status = 'running'
           WHERE entity_key = ${key} AND turn_key = ${turnKey}`
-        return { _tag: "Redelivered", attempt, previousRunner: row.runner } as const
+        return row.status === "failed"
+          ? { _tag: "Retried", attempt } as const
+          : { _tag: "Redelivered", attempt, previousRunner: row.runner } as const
       })).pipe(Effect.mapError(storageError("begin turn")))
 
     const finishTurn: Store["finishTurn"] = (key, turnKey, result) =>
@@ -235,5 +258,11 @@ export const makeSql = (options: { readonly tablePrefix?: string | undefined } =
         Effect.mapError(storageError("finish turn"))
       )
 
-    return { load, rollout, saveThread, appendRollout, beginTurn, finishTurn } satisfies Store
+    const failTurn: Store["failTurn"] = (key, turnKey) =>
+      sql`UPDATE ${turnsTable} SET status = 'failed' WHERE entity_key = ${key} AND turn_key = ${turnKey}`.pipe(
+        Effect.asVoid,
+        Effect.mapError(storageError("fail turn"))
+      )
+
+    return { load, rollout, saveThread, appendRollout, beginTurn, finishTurn, failTurn } satisfies Store
   })
