@@ -282,18 +282,29 @@ export interface EmbeddedOptions extends EntityOptions {
  */
 export const layerEmbedded = (
   options: EmbeddedOptions = {}
-): Layer.Layer<Sharding.Sharding, never, Codex.Codex> => {
-  const sharding = Sharding.layer.pipe(
+): Layer.Layer<Sharding.Sharding, never, Codex.Codex> =>
+  layerEntity(options).pipe(
+    Layer.provideMerge(layerShardingEmbedded(options.shardingConfig)),
+    Layer.provide(layerStoreMemory)
+  )
+
+/**
+ * The `Sharding` of {@link layerEmbedded} alone: this process as the one
+ * runner, the cluster's messages in memory. For composing an embedded runner
+ * by hand (with {@link layerEntity} and a {@link ThreadStore}).
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerShardingEmbedded = (
+  shardingConfig?: Partial<ShardingConfig.ShardingConfig["Service"]> | undefined
+): Layer.Layer<Sharding.Sharding> =>
+  Sharding.layer.pipe(
     Layer.provideMerge(Runners.layerNoop),
     Layer.provideMerge(MessageStorage.layerMemory),
     Layer.provide([RunnerStorage.layerMemory, RunnerHealth.layerNoop]),
     Layer.provide(ShardingConfig.layer({
       runnerAddress: Option.some(RunnerAddress.make("embedded", 0)),
-      ...options.shardingConfig
+      ...shardingConfig
     }))
-  )
-  return layerEntity(options).pipe(
-    Layer.provideMerge(sharding),
-    Layer.provide(layerStoreMemory)
-  ) as Layer.Layer<Sharding.Sharding, never, Codex.Codex>
-}
+  ) as Layer.Layer<Sharding.Sharding>

@@ -9,9 +9,10 @@
  * - a raw JSON Schema gives the parsed `output`.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
+import { Cause, type Duration, Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
 import { CodexCluster, CodexThread } from "../../src/cluster.ts"
 import * as LocalModel from "../../src/layers/testing/LocalModel.ts"
+import * as Codex from "../../src/services/Codex.ts"
 import * as CodexError from "../../src/schema/CodexError.ts"
 import { exitReason } from "../support/Errors.ts"
 import * as Real from "../support/Real.ts"
@@ -103,4 +104,48 @@ describe("Cluster, embedded: CodexThread in one process", () => {
       })
       assert.deepStrictEqual(result.output, { score: 7 })
     }).pipe(Effect.provide(embedded([LocalModel.json({ score: 7 })]))))
+})
+
+describe("Cluster, embedded: a key that moves away and back", () => {
+  // Two runners in one process, sharing the store and one app-server (as two runners would share the
+  // database): the key runs on A, then on B, then on A again after A released it. A still has the
+  // thread loaded with the older history, which codex would keep serving: A reloads the stored one
+  // (archive, replace the archived rollout, unarchive), and its model request holds B's turn.
+  it.live("a runner that still has the key's thread loaded with an older history reloads the stored one", () =>
+    Effect.gen(function*() {
+      const codex = yield* Codex.Codex
+      const store = yield* CodexCluster.ThreadStore
+      // each runner is built with a memo map of its own: nothing of one is shared with the other
+      const scope = yield* Effect.scope
+      const runner = (maxIdleTime: Duration.Input) =>
+        Effect.flatMap(Layer.makeMemoMap, (memoMap) =>
+          Layer.buildWithMemoMap(
+            CodexCluster.layerEntity({ maxIdleTime }).pipe(
+              Layer.provideMerge(CodexCluster.layerShardingEmbedded()),
+              Layer.provide(Layer.succeed(Codex.Codex, codex)),
+              Layer.provide(Layer.succeed(CodexCluster.ThreadStore, store))
+            ),
+            memoMap,
+            scope
+          ))
+      const a = yield* runner("1 second")
+      const b = yield* runner("1 minute")
+      const run = (context: typeof a, prompt: string) =>
+        Effect.flatMap(CodexThread.client, (threads) => threads("K").run(prompt)).pipe(Effect.provide(context))
+      const first = yield* run(a, "one on A")
+      const second = yield* run(b, "two on B")
+      assert.strictEqual(second.threadId, first.threadId, "B restored the same thread")
+      yield* Effect.sleep("6500 millis") // A releases the idle key (the cluster checks every 5 s at most)
+      const third = yield* run(a, "three on A")
+      assert.strictEqual(third.threadId, first.threadId, "the same thread")
+      const request = yield* LocalModel.awaitRequest(2)
+      Real.assertInOrder(LocalModel.messages(request), ["user: one on A", "user: two on B", "user: three on A"])
+      const record = Option.getOrThrow(yield* store.load("K"))
+      assert.strictEqual(record.threadId, first.threadId)
+      assert.strictEqual(record.runner, "embedded:0")
+    }).pipe(
+      Effect.scoped,
+      Effect.provide(CodexCluster.layerStoreMemory),
+      Effect.provide(Real.layer([LocalModel.text("1"), LocalModel.text("2"), LocalModel.text("3")], Real.fast))
+    ))
 })

@@ -38,7 +38,7 @@ export interface EntityOptions {
  */
 export type Loaded = Map<string, number>
 
-// The fields of thread/start that thread/resume and thread/fork accept too: a restored thread keeps them.
+// The fields of thread/start that thread/resume accepts too: a restored thread keeps them.
 const RESUME_FIELDS = [
   "approvalPolicy",
   "approvalsReviewer",
@@ -160,16 +160,21 @@ export const build = (store: Store, loaded: Loaded, options: EntityOptions) =>
         current = { thread, rolloutPath, stored: rolloutSize, saved: true }
         return current
       }
-      // Loaded here with an older history (the key ran on another runner meanwhile): codex would keep
-      // serving the loaded one, so the stored history continues as a fork, recorded as the key's thread.
-      const restored = Path.join(home, "effect-codex", "restore", `${threadId}-${Date.now()}.jsonl`)
-      yield* writeFile(restored, rollout)
-      const thread = yield* codex.forkThread(threadId, { ...resumeOptions(startOptions), path: restored })
-      yield* log("effect-codex cluster: the key's thread was loaded here with an older history; continuing it as a fork", {
-        threadId,
-        fork: thread.id
+      // Loaded here with an older history (the key ran on another runner meanwhile): codex keeps serving
+      // the loaded copy, and only archiving unloads a thread at once (checked on codex 0.171.0). So the
+      // thread is archived, its archived rollout replaced by the stored one, and unarchived (loaded anew).
+      yield* log("effect-codex cluster: the key's thread was loaded here with an older history; reloading the stored one", {
+        threadId
       })
-      current = { thread, rolloutPath: undefined, stored: 0, saved: false }
+      yield* codex.archiveThread(threadId)
+      const archived = Path.join(home, "archived_sessions", Path.basename(rolloutPath))
+      const exists = yield* Effect.promise(() => Fs.access(archived).then(() => true, () => false))
+      if (!exists) return yield* Effect.fail(ioError("reload")(`codex did not archive the rollout at ${archived}`))
+      yield* writeFile(archived, rollout)
+      yield* codex.unarchiveThread(threadId)
+      const thread = yield* codex.resumeThread(threadId, resumeOptions(startOptions))
+      loaded.set(threadId, rolloutSize)
+      current = { thread, rolloutPath, stored: rolloutSize, saved: true }
       return current
     })
 

@@ -195,7 +195,7 @@ export const makeSql = (options: { readonly tablePrefix?: string | undefined } =
 
     const saveThread: Store["saveThread"] = (record) =>
       sql.withTransaction(Effect.gen(function*() {
-        // the key's previous thread (replaced by a fork) and its rollout go
+        // a key that gets a new thread drops the old one's rollout
         yield* sql`DELETE FROM ${rolloutsTable} WHERE thread_id IN (
           SELECT thread_id FROM ${threadsTable} WHERE entity_key = ${record.key})`
         yield* sql`DELETE FROM ${threadsTable} WHERE entity_key = ${record.key}`
