@@ -6,16 +6,25 @@
  * - `turnKey`: the same turn sent twice runs once (the second answer is the stored result);
  * - events streamed; steer and interrupt reach a turn in flight (they run beside it);
  * - errors are `CodexError`s, typed across the entity's serialization;
- * - a raw JSON Schema gives the parsed `output`.
+ * - a raw JSON Schema gives the parsed `output`;
+ * - a key that moves away and back to a runner that still has its thread loaded gets the stored history;
+ * - over a CodexPool, a key's next turn after its app-server died runs on the replacement, with its history.
  */
+import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, type Duration, Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
 import { CodexCluster, CodexThread } from "../../src/cluster.ts"
+import * as CodexPool from "../../src/layers/CodexPool.ts"
 import * as LocalModel from "../../src/layers/testing/LocalModel.ts"
 import * as Codex from "../../src/services/Codex.ts"
 import * as CodexError from "../../src/schema/CodexError.ts"
+import * as Cluster from "../support/Cluster.ts"
+import * as CodexBinary from "../support/CodexBinary.ts"
 import { exitReason } from "../support/Errors.ts"
+import { pidsWithEnv } from "../support/Home.ts"
 import * as Real from "../support/Real.ts"
+
+const SERVER_VAR = "CLUSTER_EMBEDDED_TEST_SERVER"
 
 const embedded = (script: ReadonlyArray<LocalModel.Step>) =>
   CodexCluster.layerEmbedded().pipe(Layer.provideMerge(Real.layer(script, Real.fast)))
@@ -147,5 +156,52 @@ describe("Cluster, embedded: a key that moves away and back", () => {
       Effect.scoped,
       Effect.provide(CodexCluster.layerStoreMemory),
       Effect.provide(Real.layer([LocalModel.text("1"), LocalModel.text("2"), LocalModel.text("3")], Real.fast))
+    ))
+})
+
+describe("Cluster, embedded over a CodexPool: an app-server that dies", () => {
+  // The pool replaces the dead server; the key's thread handle is bound to the dead process, so its
+  // next turn fails at turn/start: the entity restores the thread (on the replacement, from the
+  // stored rollout) and starts the turn once more. A turn running when its server dies fails.
+  it.live("a key's next turn after its app-server died runs on the replacement with its history", () =>
+    Effect.gen(function*() {
+      const threads = yield* CodexThread.client
+      const key = threads("T-9")
+      const first = yield* key.run("Remember the word quince")
+      const [pid] = pidsWithEnv(SERVER_VAR, "0")
+      assert.isDefined(pid)
+      process.kill(pid!, "SIGKILL") // while the key is idle
+      yield* Effect.promise(() =>
+        Cluster.until(() => (pidsWithEnv(SERVER_VAR, "0")[0] ?? pid) !== pid, 15_000, "a replacement process")
+      )
+      const after = yield* key.run("Which word?")
+      assert.strictEqual(after.threadId, first.threadId)
+      assert.strictEqual(after.attempt, 1)
+      const request = yield* LocalModel.awaitRequest(1)
+      Real.assertInOrder(LocalModel.messages(request), ["user: Remember the word quince", "user: Which word?"])
+
+      const [second] = pidsWithEnv(SERVER_VAR, "0")
+      const running = yield* Effect.forkChild(Effect.exit(key.run("This one hangs")))
+      yield* LocalModel.awaitRequest(2)
+      process.kill(second!, "SIGKILL") // mid-turn
+      assert.strictEqual(exitReason(yield* Fiber.join(running))?._tag, "ProcessExited")
+    }).pipe(
+      Effect.provide(
+        CodexCluster.layerEmbedded().pipe(
+          Layer.provideMerge(Layer.unwrap(LocalModel.LocalModel.use((model) =>
+            Effect.succeed(CodexPool.layer({
+              size: 1,
+              server: (index) => ({
+                codexPath: CodexBinary.codexPath,
+                codexHome: model.codexHome,
+                config: model.appServerOptions.config,
+                env: { [SERVER_VAR]: String(index) }
+              })
+            }))
+          ))),
+          Layer.provideMerge(LocalModel.layer([LocalModel.text("noted"), LocalModel.text("quince"), LocalModel.hang()], Real.fast.model)),
+          Layer.provide(NodeServices.layer)
+        )
+      )
     ))
 })
