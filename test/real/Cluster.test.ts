@@ -60,6 +60,20 @@ describe.skipIf(!Postgres.available)("Cluster: CodexThread over three runner pro
         yield* Effect.gen(function*() {
           const threads = yield* CodexThread.client
 
+          // Runners that joined moments apart get their shards over a few assignment rounds: wait until
+          // every runner owns some of 30 probe keys and two rounds 0.5 s apart agree.
+          const probe = Effect.forEach(Array.from({ length: 30 }, (_, i) => `probe-${i}`), (key) =>
+            Effect.map(threads(key).describe, (described) => described.runner))
+          let owners = yield* probe
+          for (let round = 0;; round++) {
+            assert.isBelow(round, 60, `shard assignments settle: ${owners.join(", ")}`)
+            yield* Effect.sleep("500 millis")
+            const next = yield* probe
+            const settled = next.every((runner, i) => runner === owners[i]) && new Set(next).size === RUNNERS
+            owners = next
+            if (settled) break
+          }
+
           // Which runner owns a key is the cluster's hashing: ask candidates (Describe starts no thread)
           // and keep 4 keys per runner.
           const byRunner = new Map<string, Array<string>>()
