@@ -17,6 +17,7 @@ import { icount } from "./icount.ts"
 import { importCost } from "./importCost.ts"
 import { memory } from "./memory.ts"
 import { overhead } from "./overhead.ts"
+import { cluster } from "./cluster.ts"
 import { pool } from "./pool.ts"
 import { startup } from "./startup.ts"
 import { issueRows, issueTable } from "./targets.ts"
@@ -30,7 +31,7 @@ import { turns } from "./turns.ts"
  * (`icount`, a few minutes; skipped without valgrind). Each is a `Section` (bench/harness.ts) in
  * its own bench/<name>.ts; add new ones here.
  */
-const SECTIONS: ReadonlyArray<Section> = [overhead, throughput, startup, events, turns, pool, importCost, memory, icount]
+const SECTIONS: ReadonlyArray<Section> = [overhead, throughput, startup, events, turns, pool, cluster, importCost, memory, icount]
 
 const { values } = parseArgs({
   options: {

@@ -59,6 +59,7 @@ const ENTRY_POINTS = [
   { specifier: "effect-codex/testing", file: "src/testing.ts" },
   { specifier: "effect-codex/ai", file: "src/ai.ts" },
   { specifier: "effect-codex/workflow", file: "src/workflow.ts" },
+  { specifier: "effect-codex/cluster", file: "src/cluster.ts" },
   // flat: its names are imported directly (`import { Codex } from "effect-codex/promise"`), as from @openai/codex-sdk
   { specifier: "effect-codex/promise", file: "src/promise.ts", flat: true },
   { specifier: "effect-codex/schema", file: "src/schema/index.ts" }

@@ -13,7 +13,8 @@ const entries: Record<string, string> = {
   "effect-codex/testing": "src/testing.ts",
   "effect-codex/ai": "src/ai.ts",
   "effect-codex/promise": "src/promise.ts",
-  "effect-codex/workflow": "src/workflow.ts"
+  "effect-codex/workflow": "src/workflow.ts",
+  "effect-codex/cluster": "src/cluster.ts"
 }
 
 registerHooks({

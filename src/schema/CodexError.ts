@@ -206,7 +206,9 @@ export class TurnFailed extends Schema.Error<TurnFailed>("effect-codex/CodexErro
   threadId: Schema.String,
   turnId: Schema.String,
   message: Schema.String,
-  codexErrorInfo: Schema.optional(CodexErrorInfo),
+  // Encoded as plain JSON: the protocol's union (open literals, several untagged objects, any string or
+  // object) has members the cluster's binary serialization cannot tell apart; the type stays the protocol's.
+  codexErrorInfo: Schema.optional(Schema.Json.pipe(Schema.decodeTo(CodexErrorInfo))),
   additionalDetails: Schema.optional(Schema.NullOr(Schema.String))
 }) {
   readonly [ReasonTypeId] = ReasonTypeId

@@ -124,7 +124,8 @@ describe.concurrent("docs", () => {
               "effect-codex/testing": ["../../src/testing.ts"],
               "effect-codex/ai": ["../../src/ai.ts"],
               "effect-codex/promise": ["../../src/promise.ts"],
-              "effect-codex/workflow": ["../../src/workflow.ts"]
+              "effect-codex/workflow": ["../../src/workflow.ts"],
+              "effect-codex/cluster": ["../../src/cluster.ts"]
             },
             // a block may define a value to show it without using it
             noUnusedLocals: false,

@@ -1,0 +1,188 @@
+/**
+ * Codex threads on Effect Cluster across real processes: three runner processes (test/support/
+ * clusterRunner.ts, each with its own CODEX_HOME and app-server) and this test process as the client
+ * (`CodexCluster.layerClient`, client-only), all on loopback, with PostgreSQL as the cluster's
+ * database; every model request goes to one LocalModel here, which records them.
+ *
+ * For each serialization (binary, ndjson):
+ * - 12 keys, 4 owned by each runner, each run a turn (persisted) that reports the runner it ran on;
+ * - a turn's events streamed to the client, from `TurnStarted` to `TurnCompleted`;
+ * - a runner SIGKILLed while a turn on one of its keys waits for the model: the cluster delivers the
+ *   message again to another runner, which restores the thread's rollout from the database and
+ *   resumes it: the model request of the new attempt holds the key's earlier turn and the killed
+ *   turn's prompt once; the result says `attempt: 2`;
+ * - a second runner SIGKILLed while it streams a turn: the client sends the stream to the key's next
+ *   owner, the turn runs again there, and the stream says so (a `Redelivered` event) before its events;
+ * - nothing lost: every key (the dead runners' ones too) runs a next turn that sees its first;
+ * - no process left: the dead runner's app-server ends with it, the others' with their runners.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Fiber, Layer, Redacted, Stream } from "effect"
+import { CodexCluster, CodexThread } from "../../src/cluster.ts"
+import * as LocalModel from "../../src/layers/testing/LocalModel.ts"
+import * as Cluster from "../support/Cluster.ts"
+import * as Postgres from "../support/Postgres.ts"
+
+const RUNNERS = 3
+const KEYS_PER_RUNNER = 4
+
+describe.skipIf(!Postgres.available)("Cluster: CodexThread over three runner processes", () => {
+  const database = Postgres.suite()
+
+  for (const serialization of ["binary", "ndjson"] as const) {
+    it.live(`12 keys over 3 runners, streamed events, a runner killed mid-turn (${serialization})`, () =>
+      Effect.gen(function*() {
+        const url = yield* Effect.promise(() => database(`cluster_${serialization}`))
+        // A prompt with HOLD waits for the model the first time it is sent; every other prompt is echoed.
+        const holds = new Map<string, number>()
+        const model = yield* LocalModel.make([], {
+          fallback: (request) => {
+            const prompt = LocalModel.lastUserText(request) ?? ""
+            const seen = holds.get(prompt) ?? 0
+            if (prompt.includes("HOLD")) holds.set(prompt, seen + 1)
+            return prompt.includes("HOLD") && seen === 0 ? LocalModel.hang() : LocalModel.text(`echo: ${prompt}`)
+          }
+        })
+        const held = (prompt: string) => Cluster.until(() => holds.has(prompt), 30_000, `the model request of ${prompt}`)
+        const runners = yield* Effect.acquireRelease(
+          Effect.promise(() =>
+            Promise.all(
+              Array.from({ length: RUNNERS }, () => Cluster.startRunner({ databaseUrl: url, serialization, model }))
+            )
+          ),
+          (runners) => Effect.promise(() => Promise.all(runners.map(Cluster.stopRunner)))
+        )
+        const client = CodexCluster.layerClient({ serialization, shardingConfig: Cluster.clusterTimings }).pipe(
+          Layer.provide(PgClient.layer({ url: Redacted.make(url) }))
+        )
+
+        yield* Effect.gen(function*() {
+          const threads = yield* CodexThread.client
+
+          // Runners that joined moments apart get their shards over a few assignment rounds: wait until
+          // every runner owns some of 30 probe keys and two rounds 0.5 s apart agree.
+          const probe = Effect.forEach(Array.from({ length: 30 }, (_, i) => `probe-${i}`), (key) =>
+            Effect.map(threads(key).describe, (described) => described.runner))
+          let owners = yield* probe
+          for (let round = 0;; round++) {
+            assert.isBelow(round, 60, `shard assignments settle: ${owners.join(", ")}`)
+            yield* Effect.sleep("500 millis")
+            const next = yield* probe
+            const settled = next.every((runner, i) => runner === owners[i]) && new Set(next).size === RUNNERS
+            owners = next
+            if (settled) break
+          }
+
+          // Which runner owns a key is the cluster's hashing: ask candidates (Describe starts no thread)
+          // and keep 4 keys per runner.
+          const byRunner = new Map<string, Array<string>>()
+          for (let i = 0; [...byRunner.values()].filter((keys) => keys.length >= KEYS_PER_RUNNER).length < RUNNERS; i++) {
+            assert.isBelow(i, 200, `keys spread over the runners: ${JSON.stringify([...byRunner])}`)
+            const described = yield* threads(`ticket-${i}`).describe
+            assert.isUndefined(described.threadId)
+            byRunner.set(described.runner, [...(byRunner.get(described.runner) ?? []), described.key])
+          }
+          assert.sameMembers([...byRunner.keys()], runners.map((runner) => runner.address))
+          const keys = [...byRunner.values()].flatMap((keys) => keys.slice(0, KEYS_PER_RUNNER))
+          const ownerOf = new Map([...byRunner].flatMap(([runner, keys]) => keys.map((key) => [key, runner] as const)))
+
+          const firsts = yield* Effect.forEach(keys, (key) => threads(key).run(`[${key}] first turn`), {
+            concurrency: "unbounded"
+          })
+          for (const result of firsts) {
+            assert.strictEqual(result.runner, ownerOf.get(result.key), result.key)
+            assert.strictEqual(result.status, "completed")
+            assert.strictEqual(result.finalResponse, `echo: [${result.key}] first turn`)
+            assert.strictEqual(result.attempt, 1)
+          }
+          // At-least-once: the cluster may deliver a persisted message again (its storage poll can
+          // pick it up before the reply is stored); the journal answers such a copy with the stored
+          // result (`replayed`), so each prompt reached the model once.
+          const firstRequests = yield* model.requests
+          for (const key of keys) {
+            const prompts = firstRequests.filter((request) => LocalModel.lastUserText(request) === `[${key}] first turn`)
+            assert.strictEqual(prompts.length, 1, key)
+          }
+
+          // Events of a turn, streamed from its runner to this process.
+          const streamed = keys[1]!
+          const events = yield* threads(streamed).stream(`[${streamed}] streamed turn`).pipe(Stream.runCollect)
+          assert.strictEqual(events[0]?._tag, "TurnStarted")
+          assert.strictEqual(events.at(-1)?._tag, "TurnCompleted")
+          const text = events.flatMap((event) => event._tag === "AgentMessageDelta" ? [event.delta] : []).join("")
+          assert.strictEqual(text, `echo: [${streamed}] streamed turn`)
+
+          // kill -9 the runner of keys[0] while its turn waits for the model.
+          const key = keys[0]!
+          const victim = runners.find((runner) => runner.address === ownerOf.get(key))!
+          const victimProcesses = Cluster.descendants(victim.child.pid!)
+          assert.isAbove(victimProcesses.length, 0, "the runner's app-server")
+          const pending = yield* Effect.forkChild(threads(key).run(`[${key}] HOLD turn`))
+          yield* Effect.promise(() => held(`[${key}] HOLD turn`))
+          victim.child.kill("SIGKILL")
+          const redelivered = yield* Fiber.join(pending)
+          assert.strictEqual(redelivered.attempt, 2, "delivered again after its runner died")
+          assert.notStrictEqual(redelivered.runner, victim.address)
+          assert.strictEqual(redelivered.finalResponse, `echo: [${key}] HOLD turn`)
+          assert.strictEqual(redelivered.threadId, firsts[0]!.threadId, "the same thread, resumed")
+
+          const requests = yield* model.requests
+          const held2 = requests.filter((request) => LocalModel.lastUserText(request)?.includes("HOLD"))
+          assert.strictEqual(held2.length, 2, "the held request, then the new attempt's")
+          const again = LocalModel.messages(held2[1]!)
+          assert.include(again.join("\n"), `[${key}] first turn`, "the new runner's request holds the earlier turn")
+          assert.strictEqual(again.filter((m) => m.includes("HOLD turn")).length, 1, "the killed turn's prompt once")
+
+          yield* Effect.promise(() =>
+            Cluster.until(() => victimProcesses.every((pid) => !Cluster.isAlive(pid)), 15_000, "the dead runner's app-server to end")
+          )
+
+          // A stream whose runner is killed: the client sends it to the key's next owner, where the turn
+          // runs again; the reader sees the first attempt's events, the Redelivered event, then the new ones.
+          const streamKey = keys.find((k) => ownerOf.get(k) !== victim.address && ownerOf.get(k) !== redelivered.runner)!
+          const second = runners.find((runner) => runner.address === ownerOf.get(streamKey))!
+          const secondProcesses = Cluster.descendants(second.child.pid!)
+          const streaming = yield* Effect.forkChild(threads(streamKey).stream(`[${streamKey}] HOLD stream`).pipe(Stream.runCollect))
+          yield* Effect.promise(() => held(`[${streamKey}] HOLD stream`))
+          second.child.kill("SIGKILL")
+          const resent = yield* Fiber.join(streaming)
+          const marker = resent.findIndex(CodexThread.isRedelivered)
+          assert.isAbove(marker, 0, `a Redelivered event after the first attempt's: ${resent.map((e) => e._tag)}`)
+          const mark = resent[marker] as CodexThread.Redelivered
+          assert.strictEqual(mark.params.attempt, 2)
+          assert.strictEqual(mark.params.previousRunner, second.address)
+          assert.strictEqual(mark.params.runner, redelivered.runner, "the one runner left")
+          const rest = resent.slice(marker + 1)
+          assert.strictEqual(rest.at(-1)?._tag, "TurnCompleted")
+          assert.strictEqual(
+            rest.flatMap((event) => event._tag === "AgentMessageDelta" ? [event.delta] : []).join(""),
+            `echo: [${streamKey}] HOLD stream`
+          )
+          yield* Effect.promise(() =>
+            Cluster.until(() => secondProcesses.every((pid) => !Cluster.isAlive(pid)), 15_000, "the second dead runner's app-server to end")
+          )
+
+          // Nothing lost: every key's next turn sees its first, on the one runner left.
+          const seconds = yield* Effect.forEach(keys, (key) => threads(key).run(`[${key}] second turn`), {
+            concurrency: "unbounded"
+          })
+          const after = yield* model.requests
+          for (const result of seconds) {
+            assert.strictEqual(result.runner, redelivered.runner, result.key)
+            const request = after.find((request) => LocalModel.lastUserText(request) === `[${result.key}] second turn`)
+            assert.isDefined(request, result.key)
+            assert.include(LocalModel.messages(request!).join("\n"), `[${result.key}] first turn`, result.key)
+          }
+        }).pipe(Effect.provide(client))
+
+        // Every other runner's app-server ends with its runner.
+        const survivors = runners.filter((runner) => runner.child.exitCode === null && runner.child.signalCode === null)
+        const processes = survivors.flatMap((runner) => [runner.child.pid!, ...Cluster.descendants(runner.child.pid!)])
+        yield* Effect.promise(() => Promise.all(survivors.map(Cluster.stopRunner)))
+        yield* Effect.promise(() =>
+          Cluster.until(() => processes.every((pid) => !Cluster.isAlive(pid)), 15_000, "no process left")
+        )
+      }).pipe(Effect.scoped), { timeout: 120_000 })
+  }
+})
