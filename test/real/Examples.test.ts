@@ -197,6 +197,7 @@ interface Expected {
 const simple: Record<string, Expected> = {
   // The responder quotes the prompt before: the resumed thread kept its history.
   "demo": { expect: [/\(message 3 of this thread\)\. Before that you said: “What did I just ask\?”/, /tidy/] },
+  "cluster": { expect: [/replayed the second time: true, same turn: true/] },
   "quickstart": { expect: [/answer: Hello! I am Codex/, /: completed/] },
   "streaming": {
     expect: [
