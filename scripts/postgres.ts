@@ -34,7 +34,8 @@ const run = (tool: string, args: ReadonlyArray<string>): string => {
   return execFileSync(file, argv, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
 }
 
-const freePort = (): Promise<number> =>
+/** A free TCP port on 127.0.0.1 (bound, read, released). */
+export const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
     const server = Net.createServer()
     server.once("error", reject)

@@ -4,10 +4,10 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import * as Fs from "node:fs"
-import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import type * as LocalModel from "../../src/layers/testing/LocalModel.ts"
+import * as Postgres from "../../scripts/postgres.ts"
 
 /** What a runner process is told (as JSON on its command line). */
 export interface RunnerProcessOptions {
@@ -37,15 +37,7 @@ export const clusterTimings = {
 const repoRoot = Path.resolve(import.meta.dirname, "../..")
 
 /** A free TCP port on 127.0.0.1 (bound, read, released). */
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = Net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as Net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
+export const freePort = Postgres.freePort
 
 /** A running runner process. */
 export interface RunnerProcess {
