@@ -211,6 +211,17 @@ const signalOf = (cause: unknown): string | undefined => {
  * `ProcessExited`, cut at 8 KiB a line (50 lines, 16 KiB in all) and with
  * the `Redacted` values of `env` replaced by `<redacted>`.
  *
+ * Every stdout line available when `incoming` is pulled comes as one chunk.
+ * While 4096 lines wait for a reader, stdout is not read (codex is slowed
+ * down); messages offered while stdin's pipe is full wait in the transport
+ * and go out in one write when it drains.
+ *
+ * When the process is started by Node's own spawner (`NodeServices.layer`,
+ * or a spawner that delegates to it), the transport reads and writes the
+ * child's pipes directly, found through Node's `child_process` diagnostics
+ * channel; the handle's `stdin` and `stdout` are then left unused. With any
+ * other spawner it uses the handle's `stdin` sink and `stdout` stream.
+ *
  * @category constructors
  * @since 0.1.0
  */
