@@ -11,14 +11,16 @@
  * @stability experimental
  * @since 0.1.0
  */
-import { Cause, Deferred, Duration, Effect, Layer, Option, Queue, Redacted, Schedule, Scope, Stream } from "effect"
+import { Cause, Deferred, Duration, Effect, Exit, Latch, Layer, Option, Queue, Redacted, Schedule, Scope, Stream } from "effect"
 import * as ChildProcess from "effect/process/ChildProcess"
 import * as ChildProcessSpawner from "effect/process/ChildProcessSpawner"
 import * as Socket from "effect/socket/Socket"
 import * as NodeFs from "node:fs"
+import * as NodeStream from "node:stream"
 import * as CodexError from "../schema/CodexError.ts"
 import * as Contract from "../services/Transport.ts"
 import * as Redact from "./internal/redact.ts"
+import * as Lines from "./internal/stdioLines.ts"
 import * as StderrTail from "./internal/stderrTail.ts"
 
 /**
@@ -162,6 +164,38 @@ const signalGroup = (pgid: number, signal: NodeJS.Signals): void => {
   }
 }
 
+/**
+ * The child's stdin as the target of an outbox. A broken pipe (codex gone)
+ * only stops the writing: the reader reports why.
+ */
+const nodeTarget = (stdin: Lines.NodePipes["stdin"]): Lines.OutboxTarget => {
+  let broken = false
+  let onDrain: (() => void) | undefined
+  const unblock = () => {
+    const callback = onDrain
+    onDrain = undefined
+    callback?.()
+  }
+  const stop = () => {
+    broken = true
+    unblock()
+  }
+  stdin.on("error", stop)
+  stdin.on("close", stop)
+  stdin.on("drain", unblock)
+  return {
+    write: (text) => broken || stdin.write(text),
+    onDrain: (callback) => {
+      onDrain = callback
+    },
+    end: (text) => {
+      if (broken) return
+      if (text === undefined) stdin.end()
+      else stdin.end(text)
+    }
+  }
+}
+
 const signalOf = (cause: unknown): string | undefined => {
   const text = String((cause as { cause?: unknown })?.cause ?? cause)
   return /signal: '?([A-Z0-9]+)'?/.exec(text)?.[1]
@@ -177,6 +211,17 @@ const signalOf = (cause: unknown): string | undefined => {
  * `ProcessExited`, cut at 8 KiB a line (50 lines, 16 KiB in all) and with
  * the `Redacted` values of `env` replaced by `<redacted>`.
  *
+ * Every stdout line available when `incoming` is pulled comes as one chunk.
+ * While 4096 lines wait for a reader, stdout is not read (codex is slowed
+ * down); messages offered while stdin's pipe is full wait in the transport
+ * and go out in one write when it drains.
+ *
+ * When the process is started by Node's own spawner (`NodeServices.layer`,
+ * or a spawner that delegates to it), the transport reads and writes the
+ * child's pipes directly, found through Node's `child_process` diagnostics
+ * channel; the handle's `stdin` and `stdout` are then left unused. With any
+ * other spawner it uses the handle's `stdin` sink and `stdout` stream.
+ *
  * @category constructors
  * @since 0.1.0
  */
@@ -185,7 +230,7 @@ export const stdio = Effect.fnUntraced(function*(
 ): Effect.fn.Return<Service, CodexError.CodexError, ChildProcessSpawner.ChildProcessSpawner | Scope.Scope> {
   const shutdownTimeout = Duration.fromInputUnsafe(options.shutdownTimeout ?? "3 seconds")
   const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
-  const handle = yield* spawner.spawn(
+  const [handle, pipes] = yield* Lines.withSpawnedChildren(spawner.spawn(
     ChildProcess.make(options.command, options.args, {
       cwd: options.cwd,
       env: options.env,
@@ -195,7 +240,9 @@ export const stdio = Effect.fnUntraced(function*(
       stderr: "pipe",
       forceKillAfter: shutdownTimeout
     })
-  ).pipe(
+  )).pipe(
+    // at once, before anything is read from stdout
+    Effect.map(([handle, children]) => [handle, Lines.takeOverPipes(children, handle.pid)] as const),
     Effect.mapError((cause) =>
       CodexError.make(
         new CodexError.SpawnError({ command: options.command, description: cause.message, cause })
@@ -227,17 +274,6 @@ export const stdio = Effect.fnUntraced(function*(
     Effect.forkScoped
   )
 
-  const outbound = yield* Queue.unbounded<string, Cause.Done>()
-  const writer = yield* Stream.fromQueue(outbound).pipe(
-    // everything queued so far goes out in one write (one syscall for a burst of requests)
-    Stream.mapArray((batch) => [batch.join("")] as const),
-    Stream.encodeText,
-    Stream.run(handle.stdin),
-    // A broken pipe means the process is gone; the reader reports why.
-    Effect.ignore,
-    Effect.forkScoped
-  )
-
   const exited = Effect.gen(function*() {
     const exit = yield* handle.exitCode.pipe(Effect.result, Effect.timeoutOption(shutdownTimeout))
     yield* Deferred.await(stderrDone).pipe(Effect.timeoutOption("50 millis"))
@@ -253,27 +289,77 @@ export const stdio = Effect.fnUntraced(function*(
     )
   })
 
-  // stdout is pumped into `lines` by a fiber the transport owns. It is forked
-  // before the finalizer below, so it is interrupted only after that finalizer
-  // has waited for the exit. Reading stdout straight from `incoming` (as before)
-  // stopped reading as soon as the client's reader was interrupted, which
-  // happens first at teardown; codex still writes the answers to everything in
-  // flight before it exits on stdin EOF, a full pipe (64 KiB: a few dozen
-  // model/list answers) then blocked it, and teardown always waited the whole
-  // shutdownTimeout and needed SIGTERM (measured: 3.1 s instead of ~20 ms).
-  // The queue is bounded, so a slow reader still slows codex down as before.
-  const lines = yield* Queue.bounded<string, CodexError.CodexError | Cause.Done>(LINE_BUFFER)
+  // stdout is read for as long as the process has it open, whoever listens:
+  // teardown stops the client's reader first, and codex still writes the
+  // answers to everything in flight before it exits on stdin EOF; a stdout
+  // nobody read would fill its pipe (64 KiB: a few dozen model/list answers),
+  // block codex, and make every teardown wait the whole shutdownTimeout and
+  // need SIGTERM (measured: 3.1 s instead of ~20 ms). The inbox pauses
+  // reading only while `LINE_BUFFER` lines wait for a live reader, so a slow
+  // reader still slows codex down; once shut down it drops what comes.
   const stdoutDone = yield* Deferred.make<void>()
-  yield* handle.stdout.pipe(
-    Stream.decodeText(),
-    Stream.splitLines,
-    // woken at once: the reader should not wait an event-loop turn per chunk
-    Stream.runForEachArray((chunk) => Effect.andThen(Queue.offerAll(lines, chunk), Effect.sync(() => Queue.flushUnsafe(lines)))),
-    // A broken stdout: the exit status says why.
-    Effect.ignore,
-    Effect.andThen(Deferred.succeed(stdoutDone, undefined)),
+  let room: Latch.Latch | undefined
+  const inbox = Lines.makeInbox<CodexError.CodexError>({
+    highWaterMark: LINE_BUFFER,
+    pause: () => pipes === undefined ? room?.closeUnsafe() : pipes.stdout.pause(),
+    resume: () => pipes === undefined ? room?.openUnsafe() : pipes.stdout.resume()
+  })
+  let outbox: Lines.Outbox
+  if (pipes !== undefined) {
+    // Node's own pipes: lines are split in the `data` callback, which also
+    // resumes the reader; writes go straight to stdin.
+    const { stdin, stdout } = pipes
+    stdout.setEncoding("utf8")
+    stdout.on("data", inbox.push)
+    NodeStream.finished(stdout, { readable: true, writable: false }, (error) => {
+      if (error === undefined || error === null) inbox.end()
+      // A broken stdout: the exit status says why.
+      Deferred.doneUnsafe(stdoutDone, Exit.void)
+    })
+    stdout.resume()
+    outbox = Lines.makeOutbox(nodeTarget(stdin))
+  } else {
+    // Any other spawner: its Effect stream and sink, with the same inbox and outbox.
+    const latch = Latch.makeUnsafe(true)
+    room = latch
+    yield* handle.stdout.pipe(
+      Stream.runForEachArray((chunks) => {
+        for (const chunk of chunks) inbox.push(chunk)
+        return latch.await
+      }),
+      Effect.andThen(Effect.sync(inbox.end)),
+      // A broken stdout: the exit status says why.
+      Effect.ignore,
+      Effect.andThen(Deferred.succeed(stdoutDone, undefined)),
+      Effect.forkScoped
+    )
+    const outbound = yield* Queue.unbounded<string, Cause.Done>()
+    yield* Stream.fromQueue(outbound).pipe(
+      // everything queued so far goes out in one write
+      Stream.mapArray((batch) => [batch.join("")] as const),
+      Stream.encodeText,
+      Stream.run(handle.stdin),
+      // A broken pipe means the process is gone; the reader reports why.
+      Effect.ignore,
+      Effect.forkScoped
+    )
+    outbox = Lines.makeOutbox({
+      write: (text) => {
+        Queue.offerUnsafe(outbound, text)
+        // woken at once, not on a scheduled task
+        Queue.flushUnsafe(outbound)
+        return true
+      },
+      onDrain: () => {},
+      end: (text) => {
+        if (text !== undefined) Queue.offerUnsafe(outbound, text)
+        Queue.endUnsafe(outbound)
+      }
+    })
+  }
+  yield* Deferred.await(stdoutDone).pipe(
     Effect.andThen(exited),
-    Effect.flatMap((error) => Queue.fail(lines, error)),
+    Effect.flatMap((error) => Effect.sync(() => inbox.fail(error))),
     Effect.forkScoped
   )
   // A process that exits while something it started still holds stdout open
@@ -282,15 +368,17 @@ export const stdio = Effect.fnUntraced(function*(
   yield* handle.exitCode.pipe(
     Effect.ignore,
     Effect.andThen(Deferred.await(stdoutDone).pipe(Effect.timeoutOption("1 second"))),
-    Effect.flatMap((drained) => Option.isSome(drained) ? Effect.void : Effect.flatMap(exited, (e) => Queue.fail(lines, e))),
+    Effect.flatMap((drained) =>
+      Option.isSome(drained) ? Effect.void : Effect.flatMap(exited, (e) => Effect.sync(() => inbox.fail(e)))
+    ),
     Effect.forkScoped
   )
 
   yield* Effect.addFinalizer(() =>
     Effect.gen(function*() {
       // From now on what codex still writes is read and dropped: nobody listens.
-      yield* Queue.shutdown(lines)
-      yield* Queue.end(outbound)
+      inbox.shutdown()
+      outbox.close()
       const done = yield* handle.exitCode.pipe(Effect.timeoutOption(shutdownTimeout), Effect.option)
       if (!ownGroup) {
         if (Option.isNone(done) || Option.isNone(done.value)) {
@@ -318,14 +406,13 @@ export const stdio = Effect.fnUntraced(function*(
       // again and wait for its zombies (unref skips that for an exit code of
       // 0 or a signal; it still runs after another exit code).
       if (!(yield* running)) yield* Effect.ignore(handle.unref)
-      void writer
     })
   )
 
-  const incoming: Stream.Stream<string, CodexError.CodexError> = Stream.fromQueue(lines)
+  const incoming: Stream.Stream<string, CodexError.CodexError> = Stream.fromPull(Effect.succeed(inbox.pull))
 
   return Transport.of({
-    offer: makeOffer(outbound, "\n"),
+    offer: outbox.offer,
     incoming
   })
 })

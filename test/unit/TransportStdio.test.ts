@@ -78,6 +78,27 @@ describe("Transport.stdio over a fake process", () => {
       yield* closeNow
     }))
 
+  it.effect("every complete line waiting when incoming is pulled comes as one chunk; a reader that waits gets each read's lines at once", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeProcess.make({ onStdinEnd: (p) => p.exit(0) })
+      const { closeNow, transport } = yield* start(fake)
+      yield* fake.writeStdout(`{"a":1}\n{"b":2}\n`)
+      yield* fake.writeStdout(`{"c":3}\n{"d"`)
+      yield* settle
+      const batches: Array<ReadonlyArray<string>> = []
+      const reader = yield* transport.incoming.pipe(
+        Stream.runForEachArray((batch) => Effect.sync(() => batches.push([...batch]))),
+        Effect.forkChild
+      )
+      yield* settle
+      assert.deepStrictEqual(batches, [[`{"a":1}`, `{"b":2}`, `{"c":3}`]])
+      yield* fake.writeStdout(`:4}\n{"e":5}\n`)
+      yield* settle
+      assert.deepStrictEqual(batches, [[`{"a":1}`, `{"b":2}`, `{"c":3}`], [`{"d":4}`, `{"e":5}`]])
+      yield* Fiber.interrupt(reader)
+      yield* closeNow
+    }))
+
   it.effect("what the client offers arrives on stdin as newline-terminated lines, a synchronous burst in one write", () =>
     Effect.gen(function*() {
       const fake = yield* FakeProcess.make({ onStdinEnd: (p) => p.exit(0) })
