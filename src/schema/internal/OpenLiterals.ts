@@ -11,7 +11,7 @@
  *
  * @internal
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 /**
  * The type of an open literal: one of the known members, or any other string sent by a newer server.
