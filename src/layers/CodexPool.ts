@@ -56,24 +56,22 @@
  * @stability unstable
  * @since 0.1.0
  */
-import {
-  Cause,
-  Context,
-  Deferred,
-  Duration,
-  Effect,
-  Exit,
-  FiberMap,
-  Layer,
-  LayerMap,
-  Option,
-  type Redacted,
-  Result,
-  Schedule,
-  Scope,
-  Stream
-} from "effect"
-import type { ChildProcessSpawner } from "effect/process"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberMap from "effect/FiberMap"
+import * as Layer from "effect/Layer"
+import * as LayerMap from "effect/LayerMap"
+import * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
+import * as Schedule from "effect/Schedule"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type * as ChildProcessSpawner from "effect/process/ChildProcessSpawner"
 import * as CodexError from "../schema/CodexError.ts"
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 import * as AppServerClient from "../services/AppServerClient.ts"

@@ -15,8 +15,9 @@
  * @stability unstable
  * @since 0.1.0
  */
-import { Effect, FileSystem } from "effect"
-import { Base64 } from "effect/encoding"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import * as Base64 from "effect/encoding/Base64"
 import * as CodexError from "./CodexError.ts"
 import type * as Protocol from "./generated/Protocol.gen.ts"
 

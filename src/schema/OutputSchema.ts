@@ -29,7 +29,10 @@
  * @stability unstable
  * @since 0.1.0
  */
-import { Data, Effect, Schema, SchemaAST } from "effect"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import * as SchemaAST from "effect/SchemaAST"
 // the module itself, not the effect/ai barrel (which would add ~300 ms to the import of the SDK)
 import * as OpenAiStructuredOutput from "effect/ai/OpenAiStructuredOutput"
 

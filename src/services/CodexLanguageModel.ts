@@ -66,8 +66,18 @@
  * @stability unstable
  * @since 0.1.0
  */
-import { Deferred, Effect, Exit, Layer, Result, Stream } from "effect"
-import { AiError, LanguageModel, Model, OpenAiStructuredOutput, Tool, Toolkit } from "effect/ai"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Result from "effect/Result"
+import * as Stream from "effect/Stream"
+import * as AiError from "effect/ai/AiError"
+import * as LanguageModel from "effect/ai/LanguageModel"
+import * as Model from "effect/ai/Model"
+import * as OpenAiStructuredOutput from "effect/ai/OpenAiStructuredOutput"
+import * as Tool from "effect/ai/Tool"
+import * as Toolkit from "effect/ai/Toolkit"
 import type * as Schema from "effect/Schema"
 import * as OutputSchema from "../schema/OutputSchema.ts"
 import type * as TurnEvent from "../streams/TurnEvent.ts"

@@ -29,8 +29,8 @@
  * @stability unstable
  * @since 0.1.0
  */
-import { type Duration, Metric } from "effect"
-
+import type * as Duration from "effect/Duration"
+import * as Metric from "effect/Metric"
 /**
  * Turns codex accepted (`turn/start` answered). A `turn/start` that codex
  * refuses is a failed request, not a turn.

@@ -6,7 +6,9 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, type Stream } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import type * as Stream from "effect/Stream"
 import * as CodexError from "../schema/CodexError.ts"
 
 /**

@@ -13,8 +13,10 @@
  *
  * @internal
  */
-import { Effect, Layer, type Option } from "effect"
-import { Prompt } from "effect/cli"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Option from "effect/Option"
+import * as Prompt from "effect/cli/Prompt"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"
 import * as Approvals from "../../services/Approvals.ts"
 import type * as TurnEvent from "../../streams/TurnEvent.ts"

@@ -8,9 +8,12 @@
  *
  * @internal
  */
-import { Config, Effect, Layer, Option } from "effect"
+import * as Config from "effect/Config"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as NodeFs from "node:fs"
-import type { ChildProcessSpawner } from "effect/process"
+import type * as ChildProcessSpawner from "effect/process/ChildProcessSpawner"
 import * as AppServer from "../../layers/AppServer.ts"
 import * as LocalModel from "../../layers/testing/LocalModel.ts"
 import type * as CodexError from "../../schema/CodexError.ts"

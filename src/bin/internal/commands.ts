@@ -7,9 +7,14 @@
  *
  * @internal
  */
-import { Cause, Duration, Effect, Option, type Scope, Stream } from "effect"
-import type { Prompt } from "effect/cli"
-import type { ChildProcessSpawner } from "effect/process"
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type * as Prompt from "effect/cli/Prompt"
+import type * as ChildProcessSpawner from "effect/process/ChildProcessSpawner"
 import * as CodexError from "../../schema/CodexError.ts"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"
 import * as OutputSchema from "../../schema/OutputSchema.ts"

@@ -5,7 +5,8 @@
  *
  * @internal
  */
-import { Duration, Option } from "effect"
+import * as Duration from "effect/Duration"
+import * as Option from "effect/Option"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"
 import { unwrapShell } from "../../schema/internal/shell.ts"
 

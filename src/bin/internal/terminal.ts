@@ -6,7 +6,11 @@
  * @internal
  */
 import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
-import { Effect, Layer, Schedule, type Scope, Terminal } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import * as Terminal from "effect/Terminal"
 import type { Op } from "./render.ts"
 
 // -----------------------------------------------------------------------------

@@ -5,8 +5,10 @@
  *
  * @internal
  */
-import { Effect, type Scope, Stream } from "effect"
-import type { Prompt } from "effect/cli"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type * as Prompt from "effect/cli/Prompt"
 import type * as CodexError from "../../schema/CodexError.ts"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"
 import * as AppServerClient from "../../services/AppServerClient.ts"

@@ -6,8 +6,7 @@
  *
  * @internal
  */
-import { Redacted } from "effect"
-
+import * as Redacted from "effect/Redacted"
 /** What a hidden value is replaced with. */
 export const REDACTED = "<redacted>"
 

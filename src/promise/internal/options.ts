@@ -9,7 +9,8 @@
  *
  * @internal
  */
-import { Redacted, type Schema } from "effect"
+import * as Redacted from "effect/Redacted"
+import type * as Schema from "effect/Schema"
 import { createHash } from "node:crypto"
 import * as Os from "node:os"
 import * as Path from "node:path"

@@ -26,8 +26,8 @@
  *
  * @internal
  */
-import { Data, Effect } from "effect"
-
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
 /**
  * A config value that cannot be encoded as a `-c key=value` argument. `path` locates the value
  * (TOML key syntax, `[i]` for array elements; empty for the root).

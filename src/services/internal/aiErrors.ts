@@ -8,8 +8,9 @@
  *
  * @internal
  */
-import { Predicate, Schema } from "effect"
-import { AiError } from "effect/ai"
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+import * as AiError from "effect/ai/AiError"
 import * as CodexError from "../../schema/CodexError.ts"
 
 /** The module name every AiError of the Codex language model carries. */

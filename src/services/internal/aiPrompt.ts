@@ -15,8 +15,10 @@
  *
  * @internal
  */
-import { Predicate, Result } from "effect"
-import { AiError, type Prompt } from "effect/ai"
+import * as Predicate from "effect/Predicate"
+import * as Result from "effect/Result"
+import * as AiError from "effect/ai/AiError"
+import type * as Prompt from "effect/ai/Prompt"
 import { MODULE } from "./aiErrors.ts"
 import * as Base64 from "effect/encoding/Base64"
 import * as Input from "../../schema/Input.ts"

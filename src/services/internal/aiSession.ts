@@ -22,8 +22,21 @@
  *
  * @internal
  */
-import { Cause, type Context, Deferred, Effect, Option, Result, Schema, type Scope, Stream } from "effect"
-import { AiError, OpenAiStructuredOutput, type Prompt, type Response, Tool, type Toolkit } from "effect/ai"
+import * as Cause from "effect/Cause"
+import type * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as AiError from "effect/ai/AiError"
+import * as OpenAiStructuredOutput from "effect/ai/OpenAiStructuredOutput"
+import type * as Prompt from "effect/ai/Prompt"
+import type * as Response from "effect/ai/Response"
+import * as Tool from "effect/ai/Tool"
+import type * as Toolkit from "effect/ai/Toolkit"
 import type * as CodexError from "../../schema/CodexError.ts"
 import type * as Input from "../../schema/Input.ts"
 import * as OutputSchema from "../../schema/OutputSchema.ts"

@@ -7,7 +7,10 @@
  *
  * @internal
  */
-import { Effect, type Schema, type Scope, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import type * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import type * as CodexError from "../../schema/CodexError.ts"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"
 import type * as AppServerClient from "../AppServerClient.ts"

@@ -5,7 +5,8 @@
  *
  * @internal
  */
-import type { Duration, Effect } from "effect"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
 import type {
   ServerNotificationMethod,
   ServerNotificationParamsByMethod,

@@ -5,7 +5,10 @@
  *
  * @internal
  */
-import { Deferred, Effect, Exit, Schema } from "effect"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Schema from "effect/Schema"
 import {
   type ServerRequestMethod,
   type ServerRequestParamsByMethod,

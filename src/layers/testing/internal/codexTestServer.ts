@@ -9,7 +9,10 @@
  * requests in `codexTestRequests.ts`, and the state they share in
  * `codexTestState.ts`.
  */
-import { Clock, Effect, Scope, Stream } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import { ClientRequestParams } from "../../../schema/generated/Methods.gen.ts"
 import type * as Protocol from "../../../schema/generated/Protocol.gen.ts"
 import * as JsonRpc from "../../../schema/JsonRpc.ts"

@@ -6,7 +6,12 @@
  *
  * @internal
  */
-import { Clock, type Deferred, Effect, Exit, Schema, type Scope } from "effect"
+import * as Clock from "effect/Clock"
+import type * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import {
   type ClientRequestMethod,
   ClientRequestParams,

@@ -5,7 +5,8 @@
  *
  * @internal
  */
-import { Clock, Effect } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
 import type { StoredThread } from "./codexTestModel.ts"
 import * as P from "./codexTestPayloads.ts"
 import {

@@ -6,7 +6,14 @@
  *
  * @internal
  */
-import { Cause, Clock, Deferred, Duration, Effect, Exit, Fiber, Option } from "effect"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 import type { ServerNotificationMethod, ServerNotificationParamsByMethod } from "../../../schema/generated/Methods.gen.ts"
 import type * as Protocol from "../../../schema/generated/Protocol.gen.ts"
 import * as CodexError from "../../../schema/CodexError.ts"
