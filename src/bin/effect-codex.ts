@@ -16,7 +16,7 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import * as Effect from "effect/Effect"
+import { Effect } from "../schema/internal/effect.ts"
 import * as CliError from "effect/cli/CliError"
 import * as Command from "effect/cli/Command"
 import { version } from "../schema/Version.ts"

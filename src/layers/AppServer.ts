@@ -23,16 +23,8 @@
  * @stability unstable
  * @since 0.1.0
  */
-import * as Config from "effect/Config"
-import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
-import * as Result from "effect/Result"
-import * as Schedule from "effect/Schedule"
-import type * as Scope from "effect/Scope"
-import type * as ChildProcessSpawner from "effect/process/ChildProcessSpawner"
+import { Config, Duration, Effect, Layer, Option, Redacted, Result, Schedule, type Scope } from "../schema/internal/effect.ts"
+import type { ChildProcessSpawner } from "../schema/internal/effect.ts"
 import * as NodeFs from "node:fs"
 import { createRequire } from "node:module"
 import * as NodePath from "node:path"

@@ -33,11 +33,7 @@
  *
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
-import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
+import { Cause, Effect, Exit, Schema, Stream } from "../schema/internal/effect.ts"
 import * as CodexError from "../schema/CodexError.ts"
 import * as Protocol from "../schema/generated/Protocol.gen.ts"
 import * as CodexService from "../services/Codex.ts"

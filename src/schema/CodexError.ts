@@ -23,8 +23,8 @@
  * @stability unstable
  * @since 0.1.0
  */
-import * as Predicate from "effect/Predicate"
-import * as Schema from "effect/Schema"
+import { Predicate } from "./internal/effect.ts"
+import { Schema } from "./internal/effect.ts"
 import * as ProtocolLazy from "./generated/ProtocolLazy.gen.ts"
 
 const TypeId = "~effect-codex/CodexError" as const

@@ -15,9 +15,8 @@
  * @stability unstable
  * @since 0.1.0
  */
-import * as Effect from "effect/Effect"
-import * as FileSystem from "effect/FileSystem"
-import * as Base64 from "effect/encoding/Base64"
+import { Effect, FileSystem } from "./internal/effect.ts"
+import { Base64 } from "./internal/effect.ts"
 import * as CodexError from "./CodexError.ts"
 import type * as Protocol from "./generated/Protocol.gen.ts"
 

@@ -32,14 +32,7 @@
  * @stability unstable
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
-import * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
-import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Predicate from "effect/Predicate"
+import { Cause, Context, Deferred, Duration, Effect, Layer, Option, Predicate } from "../schema/internal/effect.ts"
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 import * as Shell from "../schema/internal/shell.ts"
 import type { RequestId } from "../schema/JsonRpc.ts"

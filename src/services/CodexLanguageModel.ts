@@ -66,19 +66,14 @@
  * @stability unstable
  * @since 0.1.0
  */
-import * as Deferred from "effect/Deferred"
-import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as Layer from "effect/Layer"
-import * as Result from "effect/Result"
-import * as Stream from "effect/Stream"
+import { Deferred, Effect, Exit, Layer, Result, Stream } from "../schema/internal/effect.ts"
+import { OpenAiStructuredOutput } from "../schema/internal/effect.ts"
 import * as AiError from "effect/ai/AiError"
 import * as LanguageModel from "effect/ai/LanguageModel"
 import * as Model from "effect/ai/Model"
-import * as OpenAiStructuredOutput from "effect/ai/OpenAiStructuredOutput"
 import * as Tool from "effect/ai/Tool"
 import * as Toolkit from "effect/ai/Toolkit"
-import type * as Schema from "effect/Schema"
+import type { Schema } from "../schema/internal/effect.ts"
 import * as OutputSchema from "../schema/OutputSchema.ts"
 import type * as TurnEvent from "../streams/TurnEvent.ts"
 import * as Codex from "./Codex.ts"

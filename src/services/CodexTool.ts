@@ -29,10 +29,7 @@
  * @stability unstable
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
-import * as Effect from "effect/Effect"
-import * as Predicate from "effect/Predicate"
-import type * as Schema from "effect/Schema"
+import { Cause, Effect, Predicate, type Schema } from "../schema/internal/effect.ts"
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 import * as OutputSchema from "../schema/OutputSchema.ts"
 import * as CodexError from "../schema/CodexError.ts"

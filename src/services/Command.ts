@@ -24,9 +24,7 @@
  * @stability experimental
  * @since 0.1.0
  */
-import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
-import * as Stream from "effect/Stream"
+import { type Duration, type Effect, Stream } from "../schema/internal/effect.ts"
 import type * as CodexError from "../schema/CodexError.ts"
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 

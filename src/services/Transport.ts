@@ -6,9 +6,7 @@
  *
  * @since 0.1.0
  */
-import * as Context from "effect/Context"
-import * as Effect from "effect/Effect"
-import type * as Stream from "effect/Stream"
+import { Context, Effect, type Stream } from "../schema/internal/effect.ts"
 import * as CodexError from "../schema/CodexError.ts"
 
 /**

@@ -4,7 +4,9 @@
  * not dynamic `import()`) must not reach:
  *
  * - an effect barrel (`"effect"`, `"effect/encoding"`, ...): it loads every module it re-exports, ~250 for
- *   `"effect"` where the SDK needs ~170 (rewrite with `node scripts/subpath-imports.ts`);
+ *   `"effect"` where the SDK needs ~175 (rewrite with `node scripts/subpath-imports.ts`);
+ * - effect's modules by path, except from `src/schema/internal/effect.ts` and the schema entry point's own modules:
+ *   Node resolves a bare specifier anew for every importing module, which cost ~25 ms over the SDK's modules;
  * - `Protocol.gen.ts`, which builds all ~950 protocol schemas at import (the SDK reads them from
  *   `ProtocolLazy.gen.ts`, built on first use);
  * - `@effect/platform-node` or another entry point (`effect-codex/testing`, `/ai`, `/promise`, `/schema`, the cli).
@@ -76,6 +78,18 @@ describe("the main entry point's import graph", () => {
     )
     const stale = [...PENDING].filter((f) => !barrels.includes(f) && !protocolImporters.includes(f))
     assert.deepStrictEqual(stale, [], "PENDING entries that no longer import a barrel or Protocol.gen.ts: remove them")
+  })
+
+  it("imports effect's modules through src/schema/internal/effect.ts only", () => {
+    const direct = new Set([
+      "schema/internal/effect.ts",
+      "schema/internal/OpenLiterals.ts",
+      "schema/generated/ProtocolLazy.gen.ts",
+      "schema/generated/Methods.gen.ts"
+    ])
+    const byPath = offenders((_, bare) => bare.some((s) => s.startsWith("effect/") && !isEffectBarrel(s)))
+    assert.deepStrictEqual(byPath.filter((f) => !direct.has(f) && !PENDING.has(f)), [])
+    assert.isTrue(byPath.includes("schema/internal/effect.ts"))
   })
 
   it("does not load Protocol.gen.ts, which builds every protocol schema", () => {

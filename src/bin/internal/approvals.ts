@@ -13,9 +13,7 @@
  *
  * @internal
  */
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import type * as Option from "effect/Option"
+import { Effect, Layer, type Option } from "../../schema/internal/effect.ts"
 import * as Prompt from "effect/cli/Prompt"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"
 import * as Approvals from "../../services/Approvals.ts"

@@ -8,12 +8,9 @@
  *
  * @internal
  */
-import * as Config from "effect/Config"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
+import { Config, Effect, Layer, Option } from "../../schema/internal/effect.ts"
 import * as NodeFs from "node:fs"
-import type * as ChildProcessSpawner from "effect/process/ChildProcessSpawner"
+import type { ChildProcessSpawner } from "../../schema/internal/effect.ts"
 import * as AppServer from "../../layers/AppServer.ts"
 import * as LocalModel from "../../layers/testing/LocalModel.ts"
 import type * as CodexError from "../../schema/CodexError.ts"

@@ -7,14 +7,9 @@
  *
  * @internal
  */
-import * as Cause from "effect/Cause"
-import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
-import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
+import { Cause, Duration, Effect, Option, type Scope, Stream } from "../../schema/internal/effect.ts"
 import type * as Prompt from "effect/cli/Prompt"
-import type * as ChildProcessSpawner from "effect/process/ChildProcessSpawner"
+import type { ChildProcessSpawner } from "../../schema/internal/effect.ts"
 import * as CodexError from "../../schema/CodexError.ts"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"
 import * as OutputSchema from "../../schema/OutputSchema.ts"

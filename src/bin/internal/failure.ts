@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import * as Data from "effect/Data"
+import { Data } from "../../schema/internal/effect.ts"
 import * as Runtime from "effect/Runtime"
 /**
  * Exit codes beyond 0 (done) and 130 (interrupted, Ctrl-C; `runMain`'s own). 141 is the shells' code

@@ -5,8 +5,7 @@
  *
  * @internal
  */
-import type * as Duration from "effect/Duration"
-import type * as Option from "effect/Option"
+import type { Duration, Option } from "../../schema/internal/effect.ts"
 import * as Argument from "effect/cli/Argument"
 import * as Flag from "effect/cli/Flag"
 import * as NodeFs from "node:fs"

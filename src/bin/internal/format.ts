@@ -5,8 +5,7 @@
  *
  * @internal
  */
-import * as Duration from "effect/Duration"
-import * as Option from "effect/Option"
+import { Duration, Option } from "../../schema/internal/effect.ts"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"
 import { unwrapShell } from "../../schema/internal/shell.ts"
 

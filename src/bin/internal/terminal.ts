@@ -6,10 +6,7 @@
  * @internal
  */
 import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as Schedule from "effect/Schedule"
-import type * as Scope from "effect/Scope"
+import { Effect, Layer, Schedule, type Scope } from "../../schema/internal/effect.ts"
 import * as Terminal from "effect/Terminal"
 import type { Op } from "./render.ts"
 

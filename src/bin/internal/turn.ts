@@ -5,9 +5,7 @@
  *
  * @internal
  */
-import * as Effect from "effect/Effect"
-import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
+import { Effect, type Scope, Stream } from "../../schema/internal/effect.ts"
 import type * as Prompt from "effect/cli/Prompt"
 import type * as CodexError from "../../schema/CodexError.ts"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"

@@ -6,7 +6,7 @@
  *
  * @internal
  */
-import * as Redacted from "effect/Redacted"
+import { Redacted } from "../../schema/internal/effect.ts"
 /** What a hidden value is replaced with. */
 export const REDACTED = "<redacted>"
 

@@ -35,14 +35,8 @@
  * @stability unstable
  * @since 0.1.0
  */
-import * as Context from "effect/Context"
-import * as Data from "effect/Data"
-import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import type * as Schema from "effect/Schema"
-import * as Scope from "effect/Scope"
-import type * as ChildProcessSpawner from "effect/process/ChildProcessSpawner"
+import { Context, Data, Duration, Effect, Layer, type Schema, Scope } from "../../schema/internal/effect.ts"
+import type { ChildProcessSpawner } from "../../schema/internal/effect.ts"
 import * as NodeFs from "node:fs"
 import type { ServerNotificationMethod, ServerNotificationParamsByMethod } from "../../schema/generated/Methods.gen.ts"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"

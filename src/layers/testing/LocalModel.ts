@@ -26,11 +26,8 @@
  * @stability unstable
  * @since 0.1.0
  */
-import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import type * as Scope from "effect/Scope"
+import { Context, Duration, Effect, Layer } from "../../schema/internal/effect.ts"
+import type { Scope } from "../../schema/internal/effect.ts"
 import * as Fs from "node:fs"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"

@@ -9,8 +9,7 @@
  *
  * @internal
  */
-import * as Redacted from "effect/Redacted"
-import type * as Schema from "effect/Schema"
+import { Redacted, type Schema } from "../../schema/internal/effect.ts"
 import { createHash } from "node:crypto"
 import * as Os from "node:os"
 import * as Path from "node:path"

@@ -22,15 +22,10 @@
  * @internal
  */
 import { NodeServices } from "@effect/platform-node"
-import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
-import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
+import { Cause, Clock, Duration, Effect, Exit, Layer } from "../../schema/internal/effect.ts"
 import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import * as ChildProcessSpawner from "effect/process/ChildProcessSpawner"
+import { ChildProcessSpawner } from "../../schema/internal/effect.ts"
 import type { ChildProcess } from "node:child_process"
 import * as DiagnosticsChannel from "node:diagnostics_channel"
 import * as AppServer from "../../layers/AppServer.ts"

@@ -8,8 +8,7 @@
  *
  * @internal
  */
-import * as Predicate from "effect/Predicate"
-import * as Schema from "effect/Schema"
+import { Predicate, Schema } from "../../schema/internal/effect.ts"
 import * as AiError from "effect/ai/AiError"
 import * as CodexError from "../../schema/CodexError.ts"
 

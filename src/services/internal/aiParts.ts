@@ -19,7 +19,7 @@
  *
  * @internal
  */
-import * as Schema from "effect/Schema"
+import { Schema } from "../../schema/internal/effect.ts"
 import type * as Response from "effect/ai/Response"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"
 import { unwrapShell } from "../../schema/internal/shell.ts"

@@ -22,17 +22,9 @@
  *
  * @internal
  */
-import * as Cause from "effect/Cause"
-import type * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
-import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
-import * as Result from "effect/Result"
-import * as Schema from "effect/Schema"
-import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
+import { Cause, type Context, Deferred, Effect, Option, Result, Schema, type Scope, Stream } from "../../schema/internal/effect.ts"
+import { OpenAiStructuredOutput } from "../../schema/internal/effect.ts"
 import * as AiError from "effect/ai/AiError"
-import * as OpenAiStructuredOutput from "effect/ai/OpenAiStructuredOutput"
 import type * as Prompt from "effect/ai/Prompt"
 import type * as Response from "effect/ai/Response"
 import * as Tool from "effect/ai/Tool"

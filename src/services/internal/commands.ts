@@ -5,15 +5,9 @@
  *
  * @internal
  */
-import * as Cause from "effect/Cause"
-import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as Result from "effect/Result"
-import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
+import { Cause, Duration, Effect, Exit, Result, type Scope, Stream } from "../../schema/internal/effect.ts"
 import type * as Arr from "effect/Array"
-import * as Base64 from "effect/encoding/Base64"
+import { Base64 } from "../../schema/internal/effect.ts"
 import * as CodexError from "../../schema/CodexError.ts"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"
 import type * as AppServerClient from "../AppServerClient.ts"

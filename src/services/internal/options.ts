@@ -6,12 +6,7 @@
  *
  * @internal
  */
-import * as Duration from "effect/Duration"
-import * as Option from "effect/Option"
-import * as Predicate from "effect/Predicate"
-import * as Redacted from "effect/Redacted"
-import * as Result from "effect/Result"
-import * as Schedule from "effect/Schedule"
+import { Duration, Option, Predicate, Redacted, Result, Schedule } from "../../schema/internal/effect.ts"
 import * as CodexError from "../../schema/CodexError.ts"
 
 /** A failed check. */

@@ -5,9 +5,7 @@
  *
  * @internal
  */
-import * as Effect from "effect/Effect"
-import * as Result from "effect/Result"
-import type * as Scope from "effect/Scope"
+import { Effect, Result, type Scope } from "../../schema/internal/effect.ts"
 import type * as CodexError from "../../schema/CodexError.ts"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"
 import * as Turn from "../Turn.ts"

@@ -7,10 +7,7 @@
  *
  * @internal
  */
-import * as Effect from "effect/Effect"
-import type * as Schema from "effect/Schema"
-import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
+import { Effect, type Schema, type Scope, Stream } from "../../schema/internal/effect.ts"
 import type * as CodexError from "../../schema/CodexError.ts"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"
 import type * as AppServerClient from "../AppServerClient.ts"

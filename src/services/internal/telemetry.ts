@@ -9,15 +9,7 @@
  *
  * @internal
  */
-import * as Clock from "effect/Clock"
-import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as Metric from "effect/Metric"
-import * as Predicate from "effect/Predicate"
-import type * as Scope from "effect/Scope"
-import * as Tracer from "effect/Tracer"
+import { Clock, Context, Duration, Effect, Exit, Metric, Predicate, type Scope, Tracer } from "../../schema/internal/effect.ts"
 import type * as CodexError from "../../schema/CodexError.ts"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"
 import type { TurnState } from "../../streams/internal/router.ts"

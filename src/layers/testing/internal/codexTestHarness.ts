@@ -3,11 +3,7 @@
  * the record of what the client sent and answered, the turns seen on the
  * wire, waiters for assertions, and the JSONL transcript recorder.
  */
-import * as Clock from "effect/Clock"
-import * as Deferred from "effect/Deferred"
-import * as Effect from "effect/Effect"
-import * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
+import { Clock, Deferred, Effect, Scope, Stream } from "../../../schema/internal/effect.ts"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import * as JsonRpc from "../../../schema/JsonRpc.ts"

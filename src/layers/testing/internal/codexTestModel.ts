@@ -5,8 +5,7 @@
  *
  * @internal
  */
-import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
+import type { Duration, Effect } from "../../../schema/internal/effect.ts"
 import type {
   ServerNotificationMethod,
   ServerNotificationParamsByMethod,

@@ -3,11 +3,7 @@
  * recorded session back, checking that what the client sends matches the
  * recording.
  */
-import type * as Cause from "effect/Cause"
-import * as Effect from "effect/Effect"
-import * as Queue from "effect/Queue"
-import * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
+import { type Cause, Effect, Queue, Scope, Stream } from "../../../schema/internal/effect.ts"
 import * as NodeOs from "node:os"
 import * as JsonRpc from "../../../schema/JsonRpc.ts"
 import type * as Transport from "../../Transport.ts"

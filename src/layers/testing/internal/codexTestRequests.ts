@@ -5,10 +5,7 @@
  *
  * @internal
  */
-import * as Deferred from "effect/Deferred"
-import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as Schema from "effect/Schema"
+import { Deferred, Effect, Exit, Schema } from "../../../schema/internal/effect.ts"
 import {
   type ServerRequestMethod,
   type ServerRequestParamsByMethod,

@@ -9,10 +9,7 @@
  * requests in `codexTestRequests.ts`, and the state they share in
  * `codexTestState.ts`.
  */
-import * as Clock from "effect/Clock"
-import * as Effect from "effect/Effect"
-import * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
+import { Clock, Effect, Scope, Stream } from "../../../schema/internal/effect.ts"
 import { ClientRequestParams } from "../../../schema/generated/Methods.gen.ts"
 import type * as Protocol from "../../../schema/generated/Protocol.gen.ts"
 import * as JsonRpc from "../../../schema/JsonRpc.ts"

@@ -6,12 +6,7 @@
  *
  * @internal
  */
-import * as Clock from "effect/Clock"
-import type * as Deferred from "effect/Deferred"
-import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as Schema from "effect/Schema"
-import type * as Scope from "effect/Scope"
+import { Clock, type Deferred, Effect, Exit, Schema, type Scope } from "../../../schema/internal/effect.ts"
 import {
   type ClientRequestMethod,
   ClientRequestParams,

@@ -5,8 +5,7 @@
  *
  * @internal
  */
-import * as Clock from "effect/Clock"
-import * as Effect from "effect/Effect"
+import { Clock, Effect } from "../../../schema/internal/effect.ts"
 import type { StoredThread } from "./codexTestModel.ts"
 import * as P from "./codexTestPayloads.ts"
 import {

@@ -6,14 +6,8 @@
  *
  * @internal
  */
-import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
-import * as Deferred from "effect/Deferred"
-import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
+import { Cause, Clock, Deferred, Duration, Effect, Exit, Option } from "../../../schema/internal/effect.ts"
 import * as Fiber from "effect/Fiber"
-import * as Option from "effect/Option"
 import type { ServerNotificationMethod, ServerNotificationParamsByMethod } from "../../../schema/generated/Methods.gen.ts"
 import type * as Protocol from "../../../schema/generated/Protocol.gen.ts"
 import * as CodexError from "../../../schema/CodexError.ts"
