@@ -8,7 +8,8 @@
  *
  * @internal
  */
-import { Config, Effect, Layer, Option } from "../../schema/internal/effect.ts"
+import * as Config from "effect/Config"
+import { Effect, Layer, Option } from "../../schema/internal/effect.ts"
 import * as NodeFs from "node:fs"
 import type { ChildProcessSpawner } from "../../schema/internal/effect.ts"
 import * as AppServer from "../../layers/AppServer.ts"

@@ -17,7 +17,6 @@
 export * as OpenAiStructuredOutput from "effect/ai/OpenAiStructuredOutput"
 export * as Cause from "effect/Cause"
 export * as Clock from "effect/Clock"
-export * as Config from "effect/Config"
 export * as Context from "effect/Context"
 export * as Data from "effect/Data"
 export * as Deferred from "effect/Deferred"
