@@ -3,6 +3,10 @@
  * the pinned codex binary prints (`codex app-server generate-json-schema`):
  *
  * - `src/schema/generated/Protocol.gen.ts`: every definition (v2 + root) as `export type X` + `export const X`
+ *   (the `effect-codex/schema` entry point: importing it builds every schema)
+ * - `src/schema/generated/ProtocolLazy.gen.ts`: the same schemas as memoized thunks `X()`, built on first call;
+ *   `Protocol.gen.ts` and the method maps take their schemas from here, so the main entry point (which never
+ *   imports `Protocol.gen.ts` at run time) builds only the schemas it uses, when it first uses them
  * - `src/schema/generated/Methods.gen.ts`: method -> params / response schema maps, method unions,
  *   experimental method / field tables
  *
@@ -13,7 +17,8 @@
  *      (distribute serde-flattened properties into union members, close objects, drop annotation noise)
  *   4. toRepresentations -> rewrite multi-member string enums into open literals (forward compatibility)
  *      -> check that no `oneOf` union has overlapping members -> move descriptions into JSDoc
- *   5. toCodeDocument -> assemble the modules (definitions in dependency order, names sorted for stability)
+ *   5. toCodeDocument -> assemble the modules (definitions in dependency order, names sorted for stability); in the
+ *      lazy module every reference `X` to a definition becomes the call `X()`
  *
  *   node scripts/generate-schema.ts                write the files
  *   node scripts/generate-schema.ts --check        regenerate in memory, exit 1 if the files on disk differ
@@ -37,6 +42,9 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), ".."
 const outDir = path.join(repoRoot, "src", "schema", "generated")
 const PROTOCOL_FILE = "Protocol.gen.ts"
 const METHODS_FILE = "Methods.gen.ts"
+const LAZY_FILE = "ProtocolLazy.gen.ts"
+/** Names the generated modules use for their own imports; a definition with one of these names would shadow it. */
+const RESERVED_NAMES: ReadonlySet<string> = new Set(["Schema", "OpenLiterals", "Lazy", "P", "lazy", "lazyRecord", "NoParams"])
 const OPEN_LITERALS_IMPORT = `import { OpenLiterals } from "../internal/OpenLiterals.ts"`
 
 /**
@@ -635,7 +643,7 @@ const UNDEFINED_RESPONSE_DOC = "The schema bundle has no response definition for
 const responseOf = (e: MethodEntry): { readonly type: string; readonly schema: string } =>
   e.response === undefined
     ? { type: "unknown", schema: "Schema.Unknown" }
-    : { type: `P.${e.response}`, schema: `P.${e.response}` }
+    : { type: `P.${e.response}`, schema: `Lazy.${e.response}()` }
 
 const refName = (schema: JsonObject): string => {
   const m = /^#\/definitions\/([^/]+)$/.exec(schema.$ref)
@@ -668,11 +676,11 @@ const unionMethods = (defs: Record<string, JsonObject>, union: string): Array<Me
           method,
           description,
           paramsType: `P.${name} | undefined`,
-          paramsSchema: `Schema.UndefinedOr(P.${name})`,
+          paramsSchema: `Schema.UndefinedOr(Lazy.${name}())`,
           paramsName: name
         }
       }
-      return { method, description, paramsType: `P.${name}`, paramsSchema: `P.${name}`, paramsName: name }
+      return { method, description, paramsType: `P.${name}`, paramsSchema: `Lazy.${name}()`, paramsName: name }
     }
     const members: Array<JsonObject> | undefined = params.anyOf ?? params.oneOf
     if (
@@ -681,12 +689,12 @@ const unionMethods = (defs: Record<string, JsonObject>, union: string): Array<Me
     ) {
       const name = refName(members[0])
       return required
-        ? { method, description, paramsType: `P.${name} | null`, paramsSchema: `Schema.NullOr(P.${name})`, paramsName: name }
+        ? { method, description, paramsType: `P.${name} | null`, paramsSchema: `Schema.NullOr(Lazy.${name}())`, paramsName: name }
         : {
           method,
           description,
           paramsType: `P.${name} | null | undefined`,
-          paramsSchema: `Schema.NullishOr(P.${name})`,
+          paramsSchema: `Schema.NullishOr(Lazy.${name}())`,
           paramsName: name
         }
     }
@@ -751,6 +759,60 @@ const header = (version: string): Array<string> => [
   `// Regenerate with \`npm run generate\`; CI checks it with \`npm run generate:check\`.`
 ]
 
+const IDENTIFIER_START = /[A-Za-z_$]/
+const IDENTIFIER_PART = /[A-Za-z0-9_$]/
+
+/**
+ * Rewrites the runtime code of a schema for the lazy module: a reference `X` to a definition becomes the call
+ * `X()`, and inside a type annotation (`Schema.Codec<X>`) the type `P.X`. String literals (annotations such as
+ * `"identifier": "X"`), object keys (`X: ...`) and member accesses (`Schema.X`) are left alone. The result is
+ * type-checked with the rest of the project, so a reference this misses does not compile.
+ */
+const lazyReferences = (code: string, names: ReadonlySet<string>): string => {
+  let out = ""
+  let typeDepth = 0
+  let i = 0
+  const previousNonSpace = (at: number): string => {
+    let j = at - 1
+    while (j >= 0 && code[j] === " ") j--
+    return j >= 0 ? code[j] : ""
+  }
+  while (i < code.length) {
+    const ch = code[i]
+    if (ch === "\"" || ch === "'" || ch === "`") {
+      let j = i + 1
+      while (j < code.length && code[j] !== ch) j += code[j] === "\\" ? 2 : 1
+      out += code.slice(i, j + 1)
+      i = j + 1
+      continue
+    }
+    if (code.startsWith("Schema.Codec<", i)) {
+      typeDepth++
+      out += "Schema.Codec<"
+      i += "Schema.Codec<".length
+      continue
+    }
+    if (typeDepth > 0 && ch === "<") typeDepth++
+    if (typeDepth > 0 && ch === ">" && code[i - 1] !== "=") typeDepth--
+    if (IDENTIFIER_START.test(ch) && (i === 0 || !IDENTIFIER_PART.test(code[i - 1]))) {
+      let j = i
+      while (j < code.length && IDENTIFIER_PART.test(code[j])) j++
+      const id = code.slice(i, j)
+      let k = j
+      while (k < code.length && code[k] === " ") k++
+      const isKey = code[k] === ":" || (code[k] === "?" && code[k + 1] === ":")
+      if (!names.has(id) || previousNonSpace(i) === "." || isKey) out += id
+      else out += typeDepth > 0 ? `P.${id}` : `${id}()`
+      i = j
+      continue
+    }
+    out += ch
+    i++
+  }
+  if (typeDepth !== 0) throw new Error(`Unbalanced type annotation in generated code: ${code.slice(0, 200)}`)
+  return out
+}
+
 const generateProtocol = (version: string, flattened: Record<string, JsonObject>, experimental: Experimental) => {
   const names = Object.keys(flattened).sort(compare)
   const defs = { ...flattened }
@@ -788,12 +850,28 @@ const generateProtocol = (version: string, flattened: Record<string, JsonObject>
   }
   const code = SchemaRepresentation.toCodeDocument(documentStructs(rewritten.doc, new Map(experimental.experimentalFields)))
 
-  const lines: Array<string> = [...header(version), "", `import { Schema } from "effect"`]
-  for (const a of code.artifacts) if (a._tag === "Import") lines.push(a.importDeclaration)
-  lines.push("")
+  const definitionNames = new Set(names)
+  const reserved = names.filter((n) => RESERVED_NAMES.has(n))
+  if (reserved.length > 0) throw new Error(`Definitions named like a generated import: ${reserved.join(", ")}`)
+  const recursives = Object.keys(code.references.recursives).sort(compare)
+
+  // Protocol.gen.ts: the types (with their docs) and every schema, built at import from the lazy module
+  const lines: Array<string> = []
+  // ProtocolLazy.gen.ts: every schema as a memoized thunk, no docs (the public face is Protocol.gen.ts)
+  const lazyLines: Array<string> = [
+    ...header(version),
+    "// Every definition of Protocol.gen.ts as a thunk that builds its schema on first call (and returns the same",
+    "// schema afterwards): the SDK's main entry point reads schemas from here so that importing it builds none.",
+    "",
+    `import * as Schema from "effect/Schema"`
+  ]
+  for (const a of code.artifacts) if (a._tag === "Import") lazyLines.push(a.importDeclaration)
+  lazyLines.push(`import { lazy } from "../internal/lazy.ts"`)
+  if (recursives.length > 0) lazyLines.push(`import type * as P from "./${PROTOCOL_FILE}"`)
+  lazyLines.push("")
   for (const a of code.artifacts) {
-    if (a._tag === "Symbol") lines.push(`const ${a.identifier} = ${a.code.runtime}`)
-    else if (a._tag === "Enum") lines.push(a.code.runtime)
+    if (a._tag === "Symbol") lazyLines.push(`const ${a.identifier} = ${a.code.runtime}`)
+    else if (a._tag === "Enum") throw new Error(`Enum artifacts are not supported (erasableSyntaxOnly): ${a.code.runtime}`)
   }
   const emitted = new Set<string>()
   const emit = (id: string, c: SchemaRepresentation.Code, recursive: boolean) => {
@@ -803,20 +881,30 @@ const generateProtocol = (version: string, flattened: Record<string, JsonObject>
     lines.push(...doc, `export type ${id} = ${c.Type}`)
     lines.push(
       ...doc,
-      recursive
-        ? `export const ${id}: Schema.Codec<${id}> = Schema.suspend((): Schema.Codec<${id}> => ${c.runtime})`
-        : `export const ${id} = ${c.runtime}`,
+      recursive ? `export const ${id}: Schema.Codec<${id}> = Lazy.${id}()` : `export const ${id} = Lazy.${id}()`,
       ""
+    )
+    const runtime = lazyReferences(c.runtime, definitionNames)
+    lazyLines.push(
+      recursive
+        ? `export const ${id} = /*#__PURE__*/ lazy((): Schema.Codec<P.${id}> => Schema.suspend((): Schema.Codec<P.${id}> => ${runtime}))`
+        : `export const ${id} = /*#__PURE__*/ lazy(() => ${runtime})`
     )
   }
   for (const { $ref, code: c } of code.references.nonRecursives) emit($ref, c, false)
-  for (const $ref of Object.keys(code.references.recursives).sort(compare)) {
-    emit($ref, code.references.recursives[$ref], true)
-  }
+  for (const $ref of recursives) emit($ref, code.references.recursives[$ref], true)
   const missing = names.filter((n) => !emitted.has(n))
   if (missing.length > 0) throw new Error(`Definitions not emitted: ${missing.join(", ")}`)
+  lazyLines.push("")
+  const body = lines.join("\n")
+  const imports = [
+    // the types name `Schema.Json` and the like; recursive definitions annotate with `Schema.Codec`
+    ...(/\bSchema\./.test(body) ? [`import type * as Schema from "effect/Schema"`] : []),
+    `import * as Lazy from "./${LAZY_FILE}"`
+  ]
   return {
-    source: lines.join("\n"),
+    source: [...header(version), "", ...imports, "", body].join("\n"),
+    lazySource: lazyLines.join("\n"),
     stats: {
       definitions: names.length,
       recursive: Object.keys(code.references.recursives).length,
@@ -878,8 +966,10 @@ const generateMethods = (
   const lines: Array<string> = [
     ...header(version),
     "",
-    `import { Schema } from "effect"`,
-    `import * as P from "./${PROTOCOL_FILE}"`,
+    `import * as Schema from "effect/Schema"`,
+    `import { lazyRecord } from "../internal/lazy.ts"`,
+    `import type * as P from "./${PROTOCOL_FILE}"`,
+    `import * as Lazy from "./${LAZY_FILE}"`,
     "",
     "/** Params of a method whose JSON Schema has no params: `params` is omitted (or `null`) on the wire. */",
     "const NoParams = Schema.UndefinedOr(Schema.Null)",
@@ -911,10 +1001,10 @@ const generateMethods = (
     lines.push("}", "")
     lines.push(
       `/** ${doc} (runtime schemas) */`,
-      `export const ${constName}: { readonly [M in ${methodType}]: Schema.Codec<${typeName}[M]> } = {`
+      `export const ${constName}: { readonly [M in ${methodType}]: Schema.Codec<${typeName}[M]> } = /*#__PURE__*/ lazyRecord({`
     )
-    lines.push(entries.map((e) => `  ${q(e.method)}: ${member(e).schema}`).join(",\n"))
-    lines.push("}", "")
+    lines.push(entries.map((e) => `  ${q(e.method)}: () => ${member(e).schema}`).join(",\n"))
+    lines.push("})", "")
   }
   const emitSet = (doc: string, name: string, values: ReadonlyArray<string>) => {
     lines.push(`/** ${doc} */`)
@@ -1005,7 +1095,11 @@ const main = () => {
   const experimental = experimentalOf(defs, flatten(stableBundle))
   const protocol = generateProtocol(version, defs, experimental)
   const methods = generateMethods(version, defs, stableBundle, experimentalBundle, experimental)
-  const files: Record<string, string> = { [PROTOCOL_FILE]: protocol.source, [METHODS_FILE]: methods.source }
+  const files: Record<string, string> = {
+    [PROTOCOL_FILE]: protocol.source,
+    [LAZY_FILE]: protocol.lazySource,
+    [METHODS_FILE]: methods.source
+  }
   const ms = Math.round(performance.now() - started)
   if (methods.undefinedResponses.length > 0) {
     console.log(`methods without a response definition: ${methods.undefinedResponses.join(", ")} (typed as unknown)`)

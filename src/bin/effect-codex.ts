@@ -16,8 +16,9 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Effect } from "effect"
-import { CliError, Command } from "effect/cli"
+import { Effect } from "../schema/internal/effect.ts"
+import * as CliError from "effect/cli/CliError"
+import * as Command from "effect/cli/Command"
 import { version } from "../schema/Version.ts"
 import * as Flags from "./internal/flags.ts"
 import * as Terminal from "./internal/terminal.ts"

@@ -23,8 +23,9 @@
  * @stability unstable
  * @since 0.1.0
  */
-import { Config, Duration, Effect, Layer, Option, Redacted, Result, Schedule, type Scope } from "effect"
-import type { ChildProcessSpawner } from "effect/process"
+import type * as Config from "effect/Config"
+import { Duration, Effect, Layer, Option, Redacted, Result, Schedule, type Scope } from "../schema/internal/effect.ts"
+import type { ChildProcessSpawner } from "../schema/internal/effect.ts"
 import * as NodeFs from "node:fs"
 import { createRequire } from "node:module"
 import * as NodePath from "node:path"
@@ -246,9 +247,6 @@ export interface ConfigOptions extends Omit<Options, "codexPath" | "codexHome" |
   readonly requestTimeout?: Config.Config<Duration.Duration | undefined> | undefined
 }
 
-const optional = <A>(config: Config.Config<A>): Config.Config<A | undefined> =>
-  config.pipe(Config.option, Config.map(Option.getOrUndefined))
-
 /**
  * {@link layer} configured from `Config`: `CODEX_PATH`, `CODEX_HOME`,
  * `CODEX_API_KEY` (else `OPENAI_API_KEY`, read as `Redacted`),
@@ -261,11 +259,15 @@ export const layerConfig = (
   options: ConfigOptions = {}
 ): Layer.Layer<AppServerClient.AppServerClient, CodexError.CodexError | Config.ConfigError, ChildProcessSpawner.ChildProcessSpawner> =>
   Layer.unwrap(Effect.gen(function*() {
-    const codexPath = yield* (options.codexPath ?? optional(Config.String("CODEX_PATH")))
-    const codexHome = yield* (options.codexHome ?? optional(Config.String("CODEX_HOME")))
+    // effect/Config (with ConfigProvider) is loaded by the programs that build this layer, not by every import
+    const ConfigModule = yield* Effect.promise(() => import("effect/Config"))
+    const optional = <A>(config: Config.Config<A>): Config.Config<A | undefined> =>
+      config.pipe(ConfigModule.option, ConfigModule.map(Option.getOrUndefined))
+    const codexPath = yield* (options.codexPath ?? optional(ConfigModule.String("CODEX_PATH")))
+    const codexHome = yield* (options.codexHome ?? optional(ConfigModule.String("CODEX_HOME")))
     const apiKey = yield* (options.apiKey ??
-      optional(Config.Redacted("CODEX_API_KEY").pipe(Config.orElse(() => Config.Redacted("OPENAI_API_KEY")))))
-    const requestTimeout = yield* (options.requestTimeout ?? optional(Config.Duration("CODEX_REQUEST_TIMEOUT")))
+      optional(ConfigModule.Redacted("CODEX_API_KEY").pipe(ConfigModule.orElse(() => ConfigModule.Redacted("OPENAI_API_KEY")))))
+    const requestTimeout = yield* (options.requestTimeout ?? optional(ConfigModule.Duration("CODEX_REQUEST_TIMEOUT")))
     return layer({ ...options, codexPath, codexHome, apiKey, requestTimeout })
   }))
 

@@ -56,24 +56,8 @@
  * @stability unstable
  * @since 0.1.0
  */
-import {
-  Cause,
-  Context,
-  Deferred,
-  Duration,
-  Effect,
-  Exit,
-  FiberMap,
-  Layer,
-  LayerMap,
-  Option,
-  type Redacted,
-  Result,
-  Schedule,
-  Scope,
-  Stream
-} from "effect"
-import type { ChildProcessSpawner } from "effect/process"
+import { Cause, Context, Deferred, Duration, Effect, Exit, FiberMap, Layer, LayerMap, Option, type Redacted, Result, Schedule, Scope, Stream } from "../schema/internal/effect.ts"
+import type { ChildProcessSpawner } from "../schema/internal/effect.ts"
 import * as CodexError from "../schema/CodexError.ts"
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 import * as AppServerClient from "../services/AppServerClient.ts"

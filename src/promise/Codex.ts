@@ -33,7 +33,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Exit, Schema, Stream } from "effect"
+import { Cause, Effect, Exit, Schema, Stream } from "../schema/internal/effect.ts"
 import * as CodexError from "../schema/CodexError.ts"
 import * as Protocol from "../schema/generated/Protocol.gen.ts"
 import * as CodexService from "../services/Codex.ts"

@@ -23,11 +23,15 @@
  * @stability unstable
  * @since 0.1.0
  */
-import { Predicate, Schema } from "effect"
-import { CodexErrorInfo } from "./generated/Protocol.gen.ts"
+import { Predicate } from "./internal/effect.ts"
+import { Schema } from "./internal/effect.ts"
+import * as ProtocolLazy from "./generated/ProtocolLazy.gen.ts"
 
 const TypeId = "~effect-codex/CodexError" as const
 const ReasonTypeId = "~effect-codex/CodexError/Reason" as const
+
+// the one protocol schema a reason needs at class definition: built here, not with the whole protocol
+const CodexErrorInfo = ProtocolLazy.CodexErrorInfo()
 
 /**
  * The codex binary could not be started (missing file, not executable, ...).

@@ -29,10 +29,9 @@
  * @stability unstable
  * @since 0.1.0
  */
-import { Data, Effect, Schema, SchemaAST } from "effect"
+import { Data, Effect, Schema, SchemaAST } from "./internal/effect.ts"
 // the module itself, not the effect/ai barrel (which would add ~300 ms to the import of the SDK)
-import * as OpenAiStructuredOutput from "effect/ai/OpenAiStructuredOutput"
-
+import { OpenAiStructuredOutput } from "./internal/effect.ts"
 /**
  * A JSON Schema as a plain JSON object.
  *

@@ -32,7 +32,7 @@
  * @stability unstable
  * @since 0.1.0
  */
-import { Cause, Context, Deferred, Duration, Effect, Layer, Option, Predicate } from "effect"
+import { Cause, Context, Deferred, Duration, Effect, Layer, Option, Predicate } from "../schema/internal/effect.ts"
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 import * as Shell from "../schema/internal/shell.ts"
 import type { RequestId } from "../schema/JsonRpc.ts"

@@ -66,9 +66,14 @@
  * @stability unstable
  * @since 0.1.0
  */
-import { Deferred, Effect, Exit, Layer, Result, Stream } from "effect"
-import { AiError, LanguageModel, Model, OpenAiStructuredOutput, Tool, Toolkit } from "effect/ai"
-import type * as Schema from "effect/Schema"
+import { Deferred, Effect, Exit, Layer, Result, Stream } from "../schema/internal/effect.ts"
+import { OpenAiStructuredOutput } from "../schema/internal/effect.ts"
+import * as AiError from "effect/ai/AiError"
+import * as LanguageModel from "effect/ai/LanguageModel"
+import * as Model from "effect/ai/Model"
+import * as Tool from "effect/ai/Tool"
+import * as Toolkit from "effect/ai/Toolkit"
+import type { Schema } from "../schema/internal/effect.ts"
 import * as OutputSchema from "../schema/OutputSchema.ts"
 import type * as TurnEvent from "../streams/TurnEvent.ts"
 import * as Codex from "./Codex.ts"

@@ -29,7 +29,7 @@
  * @stability unstable
  * @since 0.1.0
  */
-import { Cause, Effect, Predicate, type Schema } from "effect"
+import { Cause, Effect, Predicate, type Schema } from "../schema/internal/effect.ts"
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 import * as OutputSchema from "../schema/OutputSchema.ts"
 import * as CodexError from "../schema/CodexError.ts"

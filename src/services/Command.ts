@@ -24,7 +24,7 @@
  * @stability experimental
  * @since 0.1.0
  */
-import { type Duration, type Effect, Stream } from "effect"
+import { type Duration, type Effect, Stream } from "../schema/internal/effect.ts"
 import type * as CodexError from "../schema/CodexError.ts"
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 

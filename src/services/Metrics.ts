@@ -29,8 +29,7 @@
  * @stability unstable
  * @since 0.1.0
  */
-import { type Duration, Metric } from "effect"
-
+import { type Duration, Metric } from "../schema/internal/effect.ts"
 /**
  * Turns codex accepted (`turn/start` answered). A `turn/start` that codex
  * refuses is a failed request, not a turn.

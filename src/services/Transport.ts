@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, type Stream } from "effect"
+import { Context, Effect, type Stream } from "../schema/internal/effect.ts"
 import * as CodexError from "../schema/CodexError.ts"
 
 /**

@@ -13,8 +13,8 @@
  *
  * @internal
  */
-import { Effect, Layer, type Option } from "effect"
-import { Prompt } from "effect/cli"
+import { Effect, Layer, type Option } from "../../schema/internal/effect.ts"
+import * as Prompt from "effect/cli/Prompt"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"
 import * as Approvals from "../../services/Approvals.ts"
 import type * as TurnEvent from "../../streams/TurnEvent.ts"

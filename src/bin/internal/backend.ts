@@ -8,9 +8,10 @@
  *
  * @internal
  */
-import { Config, Effect, Layer, Option } from "effect"
+import * as Config from "effect/Config"
+import { Effect, Layer, Option } from "../../schema/internal/effect.ts"
 import * as NodeFs from "node:fs"
-import type { ChildProcessSpawner } from "effect/process"
+import type { ChildProcessSpawner } from "../../schema/internal/effect.ts"
 import * as AppServer from "../../layers/AppServer.ts"
 import * as LocalModel from "../../layers/testing/LocalModel.ts"
 import type * as CodexError from "../../schema/CodexError.ts"

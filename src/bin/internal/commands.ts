@@ -7,9 +7,9 @@
  *
  * @internal
  */
-import { Cause, Duration, Effect, Option, type Scope, Stream } from "effect"
-import type { Prompt } from "effect/cli"
-import type { ChildProcessSpawner } from "effect/process"
+import { Cause, Duration, Effect, Option, type Scope, Stream } from "../../schema/internal/effect.ts"
+import type * as Prompt from "effect/cli/Prompt"
+import type { ChildProcessSpawner } from "../../schema/internal/effect.ts"
 import * as CodexError from "../../schema/CodexError.ts"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"
 import * as OutputSchema from "../../schema/OutputSchema.ts"

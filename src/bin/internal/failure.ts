@@ -4,8 +4,8 @@
  *
  * @internal
  */
-import { Data, Runtime } from "effect"
-
+import { Data } from "../../schema/internal/effect.ts"
+import * as Runtime from "effect/Runtime"
 /**
  * Exit codes beyond 0 (done) and 130 (interrupted, Ctrl-C; `runMain`'s own). 141 is the shells' code
  * for a reader gone away (128 + SIGPIPE).

@@ -5,8 +5,9 @@
  *
  * @internal
  */
-import type { Duration, Option } from "effect"
-import { Argument, Flag } from "effect/cli"
+import type { Duration, Option } from "../../schema/internal/effect.ts"
+import * as Argument from "effect/cli/Argument"
+import * as Flag from "effect/cli/Flag"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import * as Format from "./format.ts"

@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import { Duration, Option } from "effect"
+import { Duration, Option } from "../../schema/internal/effect.ts"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"
 import { unwrapShell } from "../../schema/internal/shell.ts"
 

@@ -6,7 +6,8 @@
  * @internal
  */
 import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
-import { Effect, Layer, Schedule, type Scope, Terminal } from "effect"
+import { Effect, Layer, Schedule, type Scope } from "../../schema/internal/effect.ts"
+import * as Terminal from "effect/Terminal"
 import type { Op } from "./render.ts"
 
 // -----------------------------------------------------------------------------

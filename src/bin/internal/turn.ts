@@ -5,8 +5,8 @@
  *
  * @internal
  */
-import { Effect, type Scope, Stream } from "effect"
-import type { Prompt } from "effect/cli"
+import { Effect, type Scope, Stream } from "../../schema/internal/effect.ts"
+import type * as Prompt from "effect/cli/Prompt"
 import type * as CodexError from "../../schema/CodexError.ts"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"
 import * as AppServerClient from "../../services/AppServerClient.ts"

@@ -6,8 +6,7 @@
  *
  * @internal
  */
-import { Redacted } from "effect"
-
+import { Redacted } from "../../schema/internal/effect.ts"
 /** What a hidden value is replaced with. */
 export const REDACTED = "<redacted>"
 

@@ -35,8 +35,8 @@
  * @stability unstable
  * @since 0.1.0
  */
-import { Context, Data, Duration, Effect, Layer, type Schema, Scope } from "effect"
-import type { ChildProcessSpawner } from "effect/process"
+import { Context, Data, Duration, Effect, Layer, type Schema, Scope } from "../../schema/internal/effect.ts"
+import type { ChildProcessSpawner } from "../../schema/internal/effect.ts"
 import * as NodeFs from "node:fs"
 import type { ServerNotificationMethod, ServerNotificationParamsByMethod } from "../../schema/generated/Methods.gen.ts"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"

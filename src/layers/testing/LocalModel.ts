@@ -26,8 +26,8 @@
  * @stability unstable
  * @since 0.1.0
  */
-import { Context, Duration, Effect, Layer } from "effect"
-import type { Scope } from "effect"
+import { Context, Duration, Effect, Layer } from "../../schema/internal/effect.ts"
+import type { Scope } from "../../schema/internal/effect.ts"
 import * as Fs from "node:fs"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"

@@ -9,7 +9,7 @@
  *
  * @internal
  */
-import { Redacted, type Schema } from "effect"
+import { Redacted, type Schema } from "../../schema/internal/effect.ts"
 import { createHash } from "node:crypto"
 import * as Os from "node:os"
 import * as Path from "node:path"

@@ -11,8 +11,7 @@
  *
  * @internal
  */
-import { Schema } from "effect"
-
+import { Schema } from "./effect.ts"
 /**
  * The type of an open literal: one of the known members, or any other string sent by a newer server.
  * @since 0.1.0

@@ -26,8 +26,7 @@
  *
  * @internal
  */
-import { Data, Effect } from "effect"
-
+import { Data, Effect } from "./effect.ts"
 /**
  * A config value that cannot be encoded as a `-c key=value` argument. `path` locates the value
  * (TOML key syntax, `[i]` for array elements; empty for the root).

@@ -8,8 +8,8 @@
  *
  * @internal
  */
-import { Predicate, Schema } from "effect"
-import { AiError } from "effect/ai"
+import { Predicate, Schema } from "../../schema/internal/effect.ts"
+import * as AiError from "effect/ai/AiError"
 import * as CodexError from "../../schema/CodexError.ts"
 
 /** The module name every AiError of the Codex language model carries. */

@@ -19,8 +19,8 @@
  *
  * @internal
  */
-import { Schema } from "effect"
-import type { Response } from "effect/ai"
+import { Schema } from "../../schema/internal/effect.ts"
+import type * as Response from "effect/ai/Response"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"
 import { unwrapShell } from "../../schema/internal/shell.ts"
 import type * as TurnEvent from "../../streams/TurnEvent.ts"

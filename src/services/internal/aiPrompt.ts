@@ -15,10 +15,11 @@
  *
  * @internal
  */
-import { Predicate, Result } from "effect"
-import { AiError, type Prompt } from "effect/ai"
+import { Predicate, Result } from "../../schema/internal/effect.ts"
+import * as AiError from "effect/ai/AiError"
+import type * as Prompt from "effect/ai/Prompt"
 import { MODULE } from "./aiErrors.ts"
-import * as Base64 from "effect/encoding/Base64"
+import { Base64 } from "../../schema/internal/effect.ts"
 import * as Input from "../../schema/Input.ts"
 
 /** The key of this provider's options and metadata on parts. */

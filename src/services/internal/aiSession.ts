@@ -22,8 +22,13 @@
  *
  * @internal
  */
-import { Cause, type Context, Deferred, Effect, Option, Result, Schema, type Scope, Stream } from "effect"
-import { AiError, OpenAiStructuredOutput, type Prompt, type Response, Tool, type Toolkit } from "effect/ai"
+import { Cause, type Context, Deferred, Effect, Option, Result, Schema, type Scope, Stream } from "../../schema/internal/effect.ts"
+import { OpenAiStructuredOutput } from "../../schema/internal/effect.ts"
+import * as AiError from "effect/ai/AiError"
+import type * as Prompt from "effect/ai/Prompt"
+import type * as Response from "effect/ai/Response"
+import * as Tool from "effect/ai/Tool"
+import type * as Toolkit from "effect/ai/Toolkit"
 import type * as CodexError from "../../schema/CodexError.ts"
 import type * as Input from "../../schema/Input.ts"
 import * as OutputSchema from "../../schema/OutputSchema.ts"

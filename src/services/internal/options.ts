@@ -6,7 +6,7 @@
  *
  * @internal
  */
-import { Duration, Option, Predicate, Redacted, Result, Schedule } from "effect"
+import { Duration, Option, Predicate, Redacted, Result, Schedule } from "../../schema/internal/effect.ts"
 import * as CodexError from "../../schema/CodexError.ts"
 
 /** A failed check. */

@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import { Effect, Result, type Scope } from "effect"
+import { Effect, Result, type Scope } from "../../schema/internal/effect.ts"
 import type * as CodexError from "../../schema/CodexError.ts"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"
 import * as Turn from "../Turn.ts"

@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { Effect } from "effect"
+import { Effect } from "../../../schema/internal/effect.ts"
 import * as P from "./codexTestPayloads.ts"
 import { answer, decode, type Handlers, invalid, notify, page } from "./codexTestState.ts"
 

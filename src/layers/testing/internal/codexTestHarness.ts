@@ -3,7 +3,7 @@
  * the record of what the client sent and answered, the turns seen on the
  * wire, waiters for assertions, and the JSONL transcript recorder.
  */
-import { Clock, Deferred, Effect, Scope, Stream } from "effect"
+import { Clock, Deferred, Effect, Scope, Stream } from "../../../schema/internal/effect.ts"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import * as JsonRpc from "../../../schema/JsonRpc.ts"

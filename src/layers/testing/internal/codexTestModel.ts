@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import type { Duration, Effect } from "effect"
+import type { Duration, Effect } from "../../../schema/internal/effect.ts"
 import type {
   ServerNotificationMethod,
   ServerNotificationParamsByMethod,

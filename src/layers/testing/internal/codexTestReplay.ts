@@ -3,7 +3,7 @@
  * recorded session back, checking that what the client sends matches the
  * recording.
  */
-import { type Cause, Effect, Queue, Scope, Stream } from "effect"
+import { type Cause, Effect, Queue, Scope, Stream } from "../../../schema/internal/effect.ts"
 import * as NodeOs from "node:os"
 import * as JsonRpc from "../../../schema/JsonRpc.ts"
 import type * as Transport from "../../Transport.ts"

@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import { Deferred, Effect, Exit, Schema } from "effect"
+import { Deferred, Effect, Exit, Schema } from "../../../schema/internal/effect.ts"
 import {
   type ServerRequestMethod,
   type ServerRequestParamsByMethod,

@@ -9,7 +9,7 @@
  * requests in `codexTestRequests.ts`, and the state they share in
  * `codexTestState.ts`.
  */
-import { Clock, Effect, Scope, Stream } from "effect"
+import { Clock, Effect, Scope, Stream } from "../../../schema/internal/effect.ts"
 import { ClientRequestParams } from "../../../schema/generated/Methods.gen.ts"
 import type * as Protocol from "../../../schema/generated/Protocol.gen.ts"
 import * as JsonRpc from "../../../schema/JsonRpc.ts"

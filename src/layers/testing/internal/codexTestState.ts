@@ -6,7 +6,7 @@
  *
  * @internal
  */
-import { Clock, type Deferred, Effect, Exit, Schema, type Scope } from "effect"
+import { Clock, type Deferred, Effect, Exit, Schema, type Scope } from "../../../schema/internal/effect.ts"
 import {
   type ClientRequestMethod,
   ClientRequestParams,

@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import { Clock, Effect } from "effect"
+import { Clock, Effect } from "../../../schema/internal/effect.ts"
 import type { StoredThread } from "./codexTestModel.ts"
 import * as P from "./codexTestPayloads.ts"
 import {

@@ -1,0 +1,46 @@
+/**
+ * The effect modules the SDK's main entry point uses, as one module to import them from:
+ * `import { Effect, Stream } from "../schema/internal/effect.ts"`.
+ *
+ * Why not `from "effect"`: that barrel loads every module it re-exports (~250; the SDK needs ~175). Why
+ * not `from "effect/Effect"` in every file: Node resolves a bare specifier again for every importing
+ * module (package lookup, `exports` matching, stat), which cost ~25 ms of a cold import over the ~45
+ * modules of the SDK; here each is resolved once. The namespaces are effect's own module namespaces
+ * (`Effect` here IS `import * as Effect from "effect/Effect"`), so nothing differs but load time.
+ *
+ * Only what the main entry point loads belongs here: everything listed is loaded by every importer.
+ * Other modules (effect/cli, effect/ai, ...) are imported by path where they are used
+ * (`node scripts/subpath-imports.ts` rewrites barrel imports accordingly).
+ *
+ * @internal
+ */
+export * as OpenAiStructuredOutput from "effect/ai/OpenAiStructuredOutput"
+export * as Cause from "effect/Cause"
+export * as Clock from "effect/Clock"
+export * as Context from "effect/Context"
+export * as Data from "effect/Data"
+export * as Deferred from "effect/Deferred"
+export * as Duration from "effect/Duration"
+export * as Effect from "effect/Effect"
+export * as Base64 from "effect/encoding/Base64"
+export * as Exit from "effect/Exit"
+export * as FiberMap from "effect/FiberMap"
+export * as FileSystem from "effect/FileSystem"
+export * as Layer from "effect/Layer"
+export * as LayerMap from "effect/LayerMap"
+export * as Metric from "effect/Metric"
+export * as Option from "effect/Option"
+export * as Predicate from "effect/Predicate"
+export * as ChildProcess from "effect/process/ChildProcess"
+export * as ChildProcessSpawner from "effect/process/ChildProcessSpawner"
+export * as PubSub from "effect/PubSub"
+export * as Queue from "effect/Queue"
+export * as Redacted from "effect/Redacted"
+export * as Result from "effect/Result"
+export * as Schedule from "effect/Schedule"
+export * as Schema from "effect/Schema"
+export * as SchemaAST from "effect/SchemaAST"
+export * as Scope from "effect/Scope"
+export * as Socket from "effect/socket/Socket"
+export * as Stream from "effect/Stream"
+export * as Tracer from "effect/Tracer"
