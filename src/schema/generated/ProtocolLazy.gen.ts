@@ -3,7 +3,7 @@
 // Every definition of Protocol.gen.ts as a thunk that builds its schema on first call (and returns the same
 // schema afterwards): the SDK's main entry point reads schemas from here so that importing it builds none.
 
-import { Schema } from "../internal/effect.ts"
+import * as Schema from "effect/Schema"
 import { OpenLiterals } from "../internal/OpenLiterals.ts"
 import { lazy } from "../internal/lazy.ts"
 
