@@ -143,7 +143,7 @@ const main = () => {
   const pending: Array<string> = []
   for (const file of files) {
     const source = fs.readFileSync(file, "utf8")
-    const next = rewrite(source, path.relative(repoRoot, file))
+    const next = rewrite(source, file)
     if (next === undefined) continue
     pending.push(path.relative(repoRoot, file))
     if (!check) fs.writeFileSync(file, next)

@@ -27,10 +27,11 @@
  * @stability unstable
  * @since 0.1.0
  */
-import { Effect, Predicate, Schema, Stream } from "effect"
-import { ClusterSchema, Entity } from "effect/cluster"
-import type { Sharding } from "effect/cluster"
-import { Rpc } from "effect/rpc"
+import { Effect, Predicate, Schema, Stream } from "../schema/internal/effect.ts"
+import * as ClusterSchema from "effect/cluster/ClusterSchema"
+import * as Entity from "effect/cluster/Entity"
+import type * as Sharding from "effect/cluster/Sharding"
+import * as Rpc from "effect/rpc/Rpc"
 import * as CodexError from "../schema/CodexError.ts"
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 import type * as Input from "../schema/Input.ts"

@@ -60,7 +60,7 @@
  * @since 0.1.0
  */
 import { NodeCrypto } from "@effect/platform-node"
-import { Effect, Layer, Option, Schedule, Schema } from "effect"
+import { Effect, Layer, Option, Schedule, Schema } from "../schema/internal/effect.ts"
 // Deep paths: only the modules used are loaded, not every cluster module.
 import * as ClusterWorkflowEngine from "effect/cluster/ClusterWorkflowEngine"
 import type * as Sharding from "effect/cluster/Sharding"

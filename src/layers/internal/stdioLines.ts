@@ -11,7 +11,7 @@
  *
  * @internal
  */
-import { Cause, Effect } from "effect"
+import { Cause, Effect } from "../../schema/internal/effect.ts"
 import type * as NodeChildProcess from "node:child_process"
 import * as DiagnosticsChannel from "node:diagnostics_channel"
 import { StringDecoder } from "node:string_decoder"

@@ -9,9 +9,9 @@
  *
  * @internal
  */
-import { type Duration, Effect, Option, Stream } from "effect"
-import { Entity } from "effect/cluster"
-import { Rpc } from "effect/rpc"
+import { type Duration, Effect, Option, Stream } from "../../schema/internal/effect.ts"
+import * as Entity from "effect/cluster/Entity"
+import * as Rpc from "effect/rpc/Rpc"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import * as CodexError from "../../schema/CodexError.ts"

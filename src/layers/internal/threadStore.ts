@@ -9,8 +9,8 @@
  *
  * @internal
  */
-import { Effect, Option, Schedule } from "effect"
-import { SqlClient } from "effect/sql"
+import { Effect, Option, Schedule } from "../../schema/internal/effect.ts"
+import * as SqlClient from "effect/sql/SqlClient"
 import * as CodexError from "../../schema/CodexError.ts"
 
 /** A key's thread as stored. `rolloutPath` is relative to the CODEX_HOME of the runner that wrote it. */

@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { Effect, Option, Stream } from "effect"
+import { Effect, Option, Stream } from "../../schema/internal/effect.ts"
 import type * as CodexError from "../../schema/CodexError.ts"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"
 import type * as Thread from "../Thread.ts"
