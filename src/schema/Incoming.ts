@@ -81,23 +81,74 @@ export type ServerRequestAnswer =
   | { readonly _tag: "Result"; readonly result: unknown }
   | { readonly _tag: "Error"; readonly error: JsonRpc.ErrorObject }
 
-// Newer codex versions add fields: they are ignored, not errors.
-const parseOptions = { onExcessProperty: "ignore" } as const
+// Newer codex versions add fields: they are ignored, not errors (the decoders' default; passing
+// `onExcessProperty` explicitly would take Schema's slow generic path at every nested struct).
 
 /** A map's own entry: a method named `toString` must not find `Object.prototype.toString`. */
 const own = <A>(map: Readonly<Record<string, A>>, key: string): A | undefined =>
   Object.hasOwn(map, key) ? map[key] : undefined
 
-type Decoder = (input: unknown, options: typeof parseOptions) => Exit.Exit<unknown, Schema.SchemaError>
+type Decoder = (input: unknown) => Exit.Exit<unknown, Schema.SchemaError>
 
 const decoders = new Map<Schema.Top, Decoder>()
 const decoderOf = (schema: Schema.Top): Decoder => {
   let decoder = decoders.get(schema)
   if (decoder === undefined) {
-    decoder = Schema.decodeUnknownExit(schema as Schema.Decoder<unknown>)
+    const decode = Schema.decodeUnknownExit(schema as Schema.Decoder<unknown>)
+    decoder = (input) => decode(input)
     decoders.set(schema, decoder)
   }
   return decoder
+}
+
+type Params = Record<string, unknown>
+
+const isParams = (u: unknown): u is Params => typeof u === "object" && u !== null && !Array.isArray(u)
+
+const isDelta = (p: Params) =>
+  typeof p.delta === "string" && typeof p.itemId === "string" && typeof p.threadId === "string" &&
+  typeof p.turnId === "string"
+
+/**
+ * The hot notifications (a turn streams thousands of them), checked by hand:
+ * what their schemas decode to, built directly (the same fields in the same
+ * order, extra fields left out), or `undefined` to take the schema's way (a
+ * method not here, or params that do not match, which the schema then
+ * reports). Must stay equivalent to the generated schemas (a test checks).
+ */
+const deltaOf = (method: string, params: unknown): Params | undefined => {
+  if (!isParams(params)) return undefined
+  switch (method) {
+    case "item/agentMessage/delta":
+    case "item/commandExecution/outputDelta":
+    case "item/fileChange/outputDelta":
+    case "item/plan/delta":
+      return isDelta(params)
+        ? { delta: params.delta, itemId: params.itemId, threadId: params.threadId, turnId: params.turnId }
+        : undefined
+    case "item/reasoning/summaryTextDelta":
+      return isDelta(params) && Number.isSafeInteger(params.summaryIndex)
+        ? {
+          delta: params.delta,
+          itemId: params.itemId,
+          summaryIndex: params.summaryIndex,
+          threadId: params.threadId,
+          turnId: params.turnId
+        }
+        : undefined
+    case "item/reasoning/textDelta":
+      return isDelta(params) && Number.isSafeInteger(params.contentIndex)
+        ? {
+          contentIndex: params.contentIndex,
+          delta: params.delta,
+          itemId: params.itemId,
+          threadId: params.threadId,
+          turnId: params.turnId
+        }
+        : undefined
+    default:
+      return undefined
+  }
 }
 
 /**
@@ -116,9 +167,11 @@ export const isKnownNotification = (method: string): boolean => Object.hasOwn(Se
  * @since 0.1.0
  */
 export const decodeNotification = (method: string, params: unknown): Notification | UnknownNotification => {
+  const fast = deltaOf(method, params)
+  if (fast !== undefined) return { _tag: "Notification", method, params: fast } as Notification
   const schema = own(ServerNotificationParams as Record<string, Schema.Top>, method)
   if (schema === undefined) return { _tag: "UnknownNotification", method, params }
-  const exit = decoderOf(schema)(params, parseOptions)
+  const exit = decoderOf(schema)(params)
   return Exit.isSuccess(exit)
     ? { _tag: "Notification", method, params: exit.value } as Notification
     : { _tag: "UnknownNotification", method, params }
@@ -151,7 +204,7 @@ export const decodeServerRequest = (id: JsonRpc.RequestId, method: string, param
       error: { code: JsonRpc.ErrorCode.MethodNotFound, message: `effect-codex does not know the server request ${method}` }
     }
   }
-  const exit = decoderOf(schema)(params, parseOptions)
+  const exit = decoderOf(schema)(params)
   if (Exit.isFailure(exit)) {
     return {
       _tag: "Refused",

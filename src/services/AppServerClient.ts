@@ -261,7 +261,8 @@ const fail = (reason: CodexError.CodexErrorReason) => Effect.fail(CodexError.mak
 const isOverloaded = (error: CodexError.CodexError) =>
   error.reason._tag === "RpcError" && error.reason.code === JsonRpc.OVERLOADED
 
-const parseOptions = { onExcessProperty: "ignore" } as const
+// Newer codex versions add fields: they are ignored (the decoders' default; an explicit
+// `onExcessProperty` would take Schema's slow generic path at every nested struct).
 
 /** How often deadlines are checked; a request times out at most this late. */
 const SWEEP_INTERVAL = Duration.millis(100)
@@ -289,7 +290,7 @@ const codecOf = (method: string): MethodCodec => {
     const decode = response === undefined ? undefined : Schema.decodeUnknownExit(response as Schema.Decoder<unknown>)
     codec = {
       encode: encode === undefined ? identity.encode : (value) => encode(value),
-      decode: decode === undefined ? identity.decode : (value) => decode(value, parseOptions)
+      decode: decode === undefined ? identity.decode : (value) => decode(value)
     }
     codecs.set(method, codec)
   }

@@ -48,10 +48,25 @@ export class TurnState {
    */
   activeTurnId: string
 
+  // The item id of the last delta: deltas of one item follow each other.
+  private itemId = ""
+
   constructor(threadId: string, turnId: string) {
     this.threadId = threadId
     this.turnId = turnId
     this.activeTurnId = turnId
+  }
+
+  /**
+   * Points a kept delta's ids at strings the turn already holds (equal ones:
+   * the router matched them), so a turn of N deltas keeps its ids once, not N
+   * times (each parsed line has its own copies).
+   */
+  share(event: Shared): void {
+    event.threadId = this.threadId
+    event.turnId = this.turnId
+    if (event.itemId === this.itemId) event.itemId = this.itemId
+    else this.itemId = event.itemId
   }
 
   /** Appends an event and wakes the turn's waiters. */
@@ -193,6 +208,13 @@ const rootOf = (event: TurnEvent.TurnEvent): string | undefined => {
   return typeof root === "string" && root !== event.turn.id ? root : undefined
 }
 
+/** The ids of a delta, rewritten (while the event is new, before anyone sees it) to shared strings. */
+interface Shared {
+  threadId: string
+  turnId: string
+  itemId: string
+}
+
 /** A routed event nobody claimed yet, with the ids it names. */
 interface Buffered {
   readonly threadId: string
@@ -295,7 +317,11 @@ export class Router {
 
   private deliver(turn: TurnState, incoming: Incoming): void {
     if (incoming._tag === "ServerRequest") this.requestTurns.set(incoming.id, turn)
-    this.add(turn, TurnEvent.fromIncoming(incoming))
+    const event = TurnEvent.fromIncoming(incoming)
+    if (event._tag === "AgentMessageDelta" || event._tag === "ReasoningDelta" || event._tag === "CommandOutputDelta") {
+      turn.share(event as Shared)
+    }
+    this.add(turn, event)
     if (turn.ended) this.release(turn)
   }
 
