@@ -18,6 +18,7 @@ import {
   type ServerRequestParamsByMethod,
   ServerRequestResponses
 } from "./generated/Methods.gen.ts"
+import { guardOf } from "./internal/plain.ts"
 import * as JsonRpc from "./JsonRpc.ts"
 
 /**
@@ -95,7 +96,9 @@ const decoderOf = (schema: Schema.Top): Decoder => {
   let decoder = decoders.get(schema)
   if (decoder === undefined) {
     const decode = Schema.decodeUnknownExit(schema as Schema.Decoder<unknown>)
-    decoder = (input) => decode(input)
+    // no transformations: what validates is its own decoded value, kept as it came (no copy)
+    const plain = guardOf(schema)
+    decoder = (input) => plain(input) ? Exit.succeed(input) : decode(input)
     decoders.set(schema, decoder)
   }
   return decoder
