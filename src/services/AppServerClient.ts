@@ -41,7 +41,7 @@ import {
 import type * as Arr from "effect/Array"
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 import * as Incoming_ from "../schema/Incoming.ts"
-import { guardOf } from "../schema/internal/plain.ts"
+import { guardOf, strictGuardOf } from "../schema/internal/plain.ts"
 import * as JsonRpc from "../schema/JsonRpc.ts"
 import * as Transport from "./Transport.ts"
 import { version } from "../schema/Version.ts"
@@ -288,11 +288,13 @@ const codecOf = (method: string): MethodCodec => {
       ? (ClientRequestResponses as Record<string, Schema.Top>)[method]
       : undefined
     const encode = params === undefined ? undefined : Schema.encodeUnknownExit(params as Schema.Codec<unknown, unknown>)
+    // params with no undeclared field are their own encoding: sent as given
+    const exact = params === undefined ? undefined : strictGuardOf(params)
     const decode = response === undefined ? undefined : Schema.decodeUnknownExit(response as Schema.Decoder<unknown>)
     // no transformations: a response that validates is its own decoded value, used as it came (no copy)
     const plain = response === undefined ? undefined : guardOf(response)
     codec = {
-      encode: encode === undefined ? identity.encode : (value) => encode(value),
+      encode: encode === undefined ? identity.encode : (value) => exact!(value) ? Exit.succeed(value) : encode(value),
       decode: decode === undefined ? identity.decode : (value) => plain!(value) ? Exit.succeed(value) : decode(value)
     }
     codecs.set(method, codec)

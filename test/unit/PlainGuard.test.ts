@@ -8,11 +8,12 @@ import { assert, describe, it } from "@effect/vitest"
 import { Exit, Schema } from "effect"
 import * as fs from "node:fs"
 import {
+  ClientRequestParams,
   ClientRequestResponses,
   ServerNotificationParams,
   ServerRequestParams
 } from "../../src/schema/generated/Methods.gen.ts"
-import { guardOf } from "../../src/schema/internal/plain.ts"
+import { guardOf, strictGuardOf } from "../../src/schema/internal/plain.ts"
 
 const dir = new URL("../fixtures/transcripts/", import.meta.url)
 
@@ -25,7 +26,7 @@ interface Sample {
 const own = (map: object, key: string): Schema.Top | undefined =>
   Object.hasOwn(map, key) ? (map as Record<string, Schema.Top>)[key] : undefined
 
-const samples = (): ReadonlyArray<Sample> => {
+const samples = (side: "s2c" | "c2s" = "s2c"): ReadonlyArray<Sample> => {
   const out: Array<Sample> = []
   for (const file of fs.readdirSync(dir).filter((name) => name.endsWith(".jsonl"))) {
     const methods = new Map<string, string>()
@@ -36,6 +37,11 @@ const samples = (): ReadonlyArray<Sample> => {
       if (typeof msg !== "object" || msg === null) continue
       const key = `${line.proc ?? ""}:${msg.id}`
       if (line.dir === "c2s" && msg.method !== undefined && msg.id !== undefined) methods.set(key, msg.method)
+      if (side === "c2s") {
+        const schema = line.dir === "c2s" && msg.id !== undefined ? own(ClientRequestParams, msg.method ?? "") : undefined
+        if (schema !== undefined && msg.params !== undefined) out.push({ label: `${file} ${msg.method}`, schema, value: msg.params })
+        continue
+      }
       if (line.dir !== "s2c") continue
       const schema = msg.method === undefined
         ? own(ClientRequestResponses, methods.get(key) ?? "")
@@ -56,6 +62,7 @@ const mutations = (value: unknown): Array<unknown> => {
   const walk = (node: unknown, path: ReadonlyArray<string | number>) => {
     for (const replacement of replacements) out.push(setAt(value, path, replacement))
     if (typeof node === "object" && node !== null) {
+      if (!Array.isArray(node)) out.push(setAt(value, [...path, "undeclaredField"], 1))
       for (const key of Object.keys(node)) {
         const next = [...path, Array.isArray(node) ? Number(key) : key]
         if (!Array.isArray(node)) out.push(deleteAt(value, next))
@@ -64,7 +71,9 @@ const mutations = (value: unknown): Array<unknown> => {
     }
   }
   walk(value, [])
-  return out
+  // a big answer (model/list) has thousands: an even spread of 200 is enough
+  const stride = Math.ceil(out.length / 200)
+  return stride <= 1 ? out : out.filter((_, i) => i % stride === 0)
 }
 
 const copy = (value: unknown): any => value === undefined ? undefined : JSON.parse(JSON.stringify(value))
@@ -135,5 +144,27 @@ describe("plain guard (validation without copying)", () => {
     }
     assert.isAbove(checked, 1000)
     assert.isAbove(rejected, 100)
+  })
+
+  it("strict (for params): true only where encoding yields exactly the input; true for the recorded params", () => {
+    const sent = samples("c2s")
+    assert.isAbove(sent.length, 20)
+    let passed = 0
+    for (const { label, schema, value } of sent) {
+      const encode = Schema.encodeUnknownExit(schema as Schema.Codec<unknown, unknown>)
+      const guard = strictGuardOf(schema)
+      const recorded = encode(value)
+      if (Exit.isSuccess(recorded) && keeps(recorded.value, value) && keeps(value, recorded.value)) {
+        assert.isTrue(guard(value), label)
+      }
+      for (const mutated of [value, ...mutations(value)]) {
+        if (!guard(mutated)) continue
+        passed++
+        const encoded = encode(mutated)
+        assert.isTrue(Exit.isSuccess(encoded), `${label}: ${JSON.stringify(mutated).slice(0, 300)}`)
+        if (Exit.isSuccess(encoded)) assert.deepStrictEqual(encoded.value, mutated, label)
+      }
+    }
+    assert.isAbove(passed, 20)
   })
 })

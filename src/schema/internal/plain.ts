@@ -25,16 +25,25 @@ export type Guard = (input: unknown) => boolean
 const never: Guard = () => false
 const options: SchemaAST.ParseOptions = {}
 
-const guards = new WeakMap<SchemaAST.AST, Guard>()
+// per mode: loose (undeclared fields allowed, as decoding ignores them) and strict
+const guards = [new WeakMap<SchemaAST.AST, Guard>(), new WeakMap<SchemaAST.AST, Guard>()] as const
 
 /** The guard of a schema (built once per AST node, lazily through `Suspend`). */
-export const guardOf = (schema: Schema.Top): Guard => compile(schema.ast)
+export const guardOf = (schema: Schema.Top): Guard => compile(schema.ast, false)
 
-const compile = (ast: SchemaAST.AST): Guard => {
-  let guard = guards.get(ast)
+/**
+ * The guard for encoding: also `false` when an object has a field its
+ * schema does not declare (encoding drops it), so `true` means encoding
+ * yields the input exactly.
+ */
+export const strictGuardOf = (schema: Schema.Top): Guard => compile(schema.ast, true)
+
+const compile = (ast: SchemaAST.AST, strict: boolean): Guard => {
+  const cache = guards[strict ? 1 : 0]
+  let guard = cache.get(ast)
   if (guard === undefined) {
-    guard = withChecks(ast, ast.encoding === undefined ? base(ast) : never)
-    guards.set(ast, guard)
+    guard = withChecks(ast, ast.encoding === undefined ? base(ast, strict) : never)
+    cache.set(ast, guard)
   }
   return guard
 }
@@ -48,7 +57,7 @@ const isPlain = (ast: SchemaAST.AST) => ast.checks === undefined && ast.encoding
 const isPlainString = (ast: SchemaAST.AST) => ast._tag === "String" && isPlain(ast)
 const isStringLiteral = (ast: SchemaAST.AST) => ast._tag === "Literal" && typeof ast.literal === "string" && isPlain(ast)
 
-const base = (ast: SchemaAST.AST): Guard => {
+const base = (ast: SchemaAST.AST, strict: boolean): Guard => {
   switch (ast._tag) {
     case "String":
       return (u) => typeof u === "string"
@@ -72,11 +81,11 @@ const base = (ast: SchemaAST.AST): Guard => {
         : never
     case "Suspend": {
       let inner: Guard | undefined
-      return (u) => (inner ??= compile(ast.thunk()))(u)
+      return (u) => (inner ??= compile(ast.thunk(), strict))(u)
     }
     case "Arrays": {
       if (ast.elements.length > 0 || ast.rest.length !== 1) return never
-      const item = compile(ast.rest[0]!)
+      const item = compile(ast.rest[0]!, strict)
       return (u) => {
         if (!Array.isArray(u)) return false
         for (let i = 0; i < u.length; i++) if (!item(u[i])) return false
@@ -89,7 +98,7 @@ const base = (ast: SchemaAST.AST): Guard => {
       if (ast.types.some(isPlainString) && ast.types.every((type) => isPlainString(type) || isStringLiteral(type))) {
         return (u) => typeof u === "string"
       }
-      const members = ast.types.map(compile)
+      const members = ast.types.map((type) => compile(type, strict))
       if (ast.options?.mode === "oneOf") {
         return (u) => {
           let passed = 0
@@ -103,7 +112,7 @@ const base = (ast: SchemaAST.AST): Guard => {
       }
     }
     case "Objects":
-      return objects(ast)
+      return objects(ast, strict)
     default:
       return never
   }
@@ -142,7 +151,7 @@ const exactNode = (ast: SchemaAST.AST): boolean => {
     case "Any":
       return true
     case "Declaration":
-      return base(ast) !== never
+      return base(ast, false) !== never
     case "Suspend":
       return exact(ast.thunk())
     case "Arrays":
@@ -166,12 +175,13 @@ const plainIndex = (ast: SchemaAST.Objects): boolean => {
     parameter.encoding === undefined
 }
 
-const objects = (ast: SchemaAST.Objects): Guard => {
+const objects = (ast: SchemaAST.Objects, strict: boolean): Guard => {
   if (!plainIndex(ast)) return never
-  const struct = properties(ast)
-  if (ast.indexSignatures.length === 0) return struct
+  if (ast.indexSignatures.length === 0) return properties(ast, strict)
+  // every key is declared by the index
+  const struct = properties(ast, false)
   // as Schema does: every own key's value, declared or not, must match the index's type too
-  const value = compile(ast.indexSignatures[0]!.type)
+  const value = compile(ast.indexSignatures[0]!.type, strict)
   return (u) => {
     if (!struct(u)) return false
     const record = u as Record<string, unknown>
@@ -180,28 +190,31 @@ const objects = (ast: SchemaAST.Objects): Guard => {
   }
 }
 
-const properties = (ast: SchemaAST.Objects): Guard => {
+const properties = (ast: SchemaAST.Objects, strict: boolean): Guard => {
   // literal fields first: a union of structs is told apart by its `type`
   const fields = [...ast.propertySignatures]
     .sort((a, b) => Number(b.type._tag === "Literal") - Number(a.type._tag === "Literal"))
     .map((property) => ({
       name: property.name,
       optional: property.type.context?.isOptional === true,
-      guard: compile(property.type)
+      guard: compile(property.type, strict)
     }))
   return (u) => {
     if (!isRecord(u)) return false
+    let present = 0
     for (let i = 0; i < fields.length; i++) {
       const field = fields[i]!
       // as Schema decides it: `__proto__` only as an own key, any other key also inherited
-      const present = field.name === "__proto__" ? Object.hasOwn(u, field.name) : field.name in u
-      if (!present) {
+      if (!(field.name === "__proto__" ? Object.hasOwn(u, field.name) : field.name in u)) {
         if (field.optional) continue
         return false
       }
+      // encoding copies what it finds, inherited or not: strict wants own keys only, to count them
+      if (strict && !Object.hasOwn(u, field.name)) return false
+      present++
       if (!field.guard(u[field.name])) return false
     }
-    return true
+    return !strict || Reflect.ownKeys(u).length === present
   }
 }
 
