@@ -204,15 +204,18 @@ const properties = (ast: SchemaAST.Objects, strict: boolean): Guard => {
     let present = 0
     for (let i = 0; i < fields.length; i++) {
       const field = fields[i]!
-      // as Schema decides it: `__proto__` only as an own key, any other key also inherited
-      if (!(field.name === "__proto__" ? Object.hasOwn(u, field.name) : field.name in u)) {
+      const name = field.name
+      // one lookup in the common case; `in` only for what reads as undefined. As Schema decides
+      // presence: `__proto__` only as an own key, any other key also inherited.
+      const value = name === "__proto__" ? (Object.hasOwn(u, name) ? u[name] : undefined) : u[name]
+      if (value === undefined && !(name === "__proto__" ? Object.hasOwn(u, name) : name in u)) {
         if (field.optional) continue
         return false
       }
       // encoding copies what it finds, inherited or not: strict wants own keys only, to count them
-      if (strict && !Object.hasOwn(u, field.name)) return false
+      if (strict && !Object.hasOwn(u, name)) return false
       present++
-      if (!field.guard(u[field.name])) return false
+      if (!field.guard(value)) return false
     }
     return !strict || Reflect.ownKeys(u).length === present
   }
