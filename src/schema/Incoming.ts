@@ -113,42 +113,23 @@ const isDelta = (p: Params) =>
   typeof p.turnId === "string"
 
 /**
- * The hot notifications (a turn streams thousands of them), checked by hand:
- * what their schemas decode to, built directly (the same fields in the same
- * order, extra fields left out), or `undefined` to take the schema's way (a
- * method not here, or params that do not match, which the schema then
- * reports). Must stay equivalent to the generated schemas (a test checks).
+ * Whether the params of a hot notification (a turn streams thousands of
+ * them) match its schema, checked by hand: `undefined` for a method not
+ * here. Like every plain schema they are used as they came (see
+ * `internal/plain.ts`); must stay equivalent to the generated schemas (a test
+ * checks).
  */
-const deltaOf = (method: string, params: unknown): Params | undefined => {
-  if (!isParams(params)) return undefined
+const isHot = (method: string, params: unknown): boolean | undefined => {
   switch (method) {
     case "item/agentMessage/delta":
     case "item/commandExecution/outputDelta":
     case "item/fileChange/outputDelta":
     case "item/plan/delta":
-      return isDelta(params)
-        ? { delta: params.delta, itemId: params.itemId, threadId: params.threadId, turnId: params.turnId }
-        : undefined
+      return isParams(params) && isDelta(params)
     case "item/reasoning/summaryTextDelta":
-      return isDelta(params) && Number.isSafeInteger(params.summaryIndex)
-        ? {
-          delta: params.delta,
-          itemId: params.itemId,
-          summaryIndex: params.summaryIndex,
-          threadId: params.threadId,
-          turnId: params.turnId
-        }
-        : undefined
+      return isParams(params) && isDelta(params) && Number.isSafeInteger(params.summaryIndex)
     case "item/reasoning/textDelta":
-      return isDelta(params) && Number.isSafeInteger(params.contentIndex)
-        ? {
-          contentIndex: params.contentIndex,
-          delta: params.delta,
-          itemId: params.itemId,
-          threadId: params.threadId,
-          turnId: params.turnId
-        }
-        : undefined
+      return isParams(params) && isDelta(params) && Number.isSafeInteger(params.contentIndex)
     default:
       return undefined
   }
@@ -170,8 +151,7 @@ export const isKnownNotification = (method: string): boolean => Object.hasOwn(Se
  * @since 0.1.0
  */
 export const decodeNotification = (method: string, params: unknown): Notification | UnknownNotification => {
-  const fast = deltaOf(method, params)
-  if (fast !== undefined) return { _tag: "Notification", method, params: fast } as Notification
+  if (isHot(method, params) === true) return { _tag: "Notification", method, params } as Notification
   const schema = own(ServerNotificationParams as Record<string, Schema.Top>, method)
   if (schema === undefined) return { _tag: "UnknownNotification", method, params }
   const exit = decoderOf(schema)(params)
