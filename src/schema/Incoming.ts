@@ -18,6 +18,7 @@ import {
   type ServerRequestParamsByMethod,
   ServerRequestResponses
 } from "./generated/Methods.gen.ts"
+import { guardOf } from "./internal/plain.ts"
 import * as JsonRpc from "./JsonRpc.ts"
 
 /**
@@ -81,23 +82,57 @@ export type ServerRequestAnswer =
   | { readonly _tag: "Result"; readonly result: unknown }
   | { readonly _tag: "Error"; readonly error: JsonRpc.ErrorObject }
 
-// Newer codex versions add fields: they are ignored, not errors.
-const parseOptions = { onExcessProperty: "ignore" } as const
+// Newer codex versions add fields: they are ignored, not errors (the decoders' default; passing
+// `onExcessProperty` explicitly would take Schema's slow generic path at every nested struct).
 
 /** A map's own entry: a method named `toString` must not find `Object.prototype.toString`. */
 const own = <A>(map: Readonly<Record<string, A>>, key: string): A | undefined =>
   Object.hasOwn(map, key) ? map[key] : undefined
 
-type Decoder = (input: unknown, options: typeof parseOptions) => Exit.Exit<unknown, Schema.SchemaError>
+type Decoder = (input: unknown) => Exit.Exit<unknown, Schema.SchemaError>
 
 const decoders = new Map<Schema.Top, Decoder>()
 const decoderOf = (schema: Schema.Top): Decoder => {
   let decoder = decoders.get(schema)
   if (decoder === undefined) {
-    decoder = Schema.decodeUnknownExit(schema as Schema.Decoder<unknown>)
+    const decode = Schema.decodeUnknownExit(schema as Schema.Decoder<unknown>)
+    // no transformations: what validates is its own decoded value, kept as it came (no copy)
+    const plain = guardOf(schema)
+    decoder = (input) => plain(input) ? Exit.succeed(input) : decode(input)
     decoders.set(schema, decoder)
   }
   return decoder
+}
+
+type Params = Record<string, unknown>
+
+const isParams = (u: unknown): u is Params => typeof u === "object" && u !== null && !Array.isArray(u)
+
+const isDelta = (p: Params) =>
+  typeof p.delta === "string" && typeof p.itemId === "string" && typeof p.threadId === "string" &&
+  typeof p.turnId === "string"
+
+/**
+ * Whether the params of a hot notification (a turn streams thousands of
+ * them) match its schema, checked by hand: `undefined` for a method not
+ * here. Like every plain schema they are used as they came (see
+ * `internal/plain.ts`); must stay equivalent to the generated schemas (a test
+ * checks).
+ */
+const isHot = (method: string, params: unknown): boolean | undefined => {
+  switch (method) {
+    case "item/agentMessage/delta":
+    case "item/commandExecution/outputDelta":
+    case "item/fileChange/outputDelta":
+    case "item/plan/delta":
+      return isParams(params) && isDelta(params)
+    case "item/reasoning/summaryTextDelta":
+      return isParams(params) && isDelta(params) && Number.isSafeInteger(params.summaryIndex)
+    case "item/reasoning/textDelta":
+      return isParams(params) && isDelta(params) && Number.isSafeInteger(params.contentIndex)
+    default:
+      return undefined
+  }
 }
 
 /**
@@ -116,9 +151,10 @@ export const isKnownNotification = (method: string): boolean => Object.hasOwn(Se
  * @since 0.1.0
  */
 export const decodeNotification = (method: string, params: unknown): Notification | UnknownNotification => {
+  if (isHot(method, params) === true) return { _tag: "Notification", method, params } as Notification
   const schema = own(ServerNotificationParams as Record<string, Schema.Top>, method)
   if (schema === undefined) return { _tag: "UnknownNotification", method, params }
-  const exit = decoderOf(schema)(params, parseOptions)
+  const exit = decoderOf(schema)(params)
   return Exit.isSuccess(exit)
     ? { _tag: "Notification", method, params: exit.value } as Notification
     : { _tag: "UnknownNotification", method, params }
@@ -151,7 +187,7 @@ export const decodeServerRequest = (id: JsonRpc.RequestId, method: string, param
       error: { code: JsonRpc.ErrorCode.MethodNotFound, message: `effect-codex does not know the server request ${method}` }
     }
   }
-  const exit = decoderOf(schema)(params, parseOptions)
+  const exit = decoderOf(schema)(params)
   if (Exit.isFailure(exit)) {
     return {
       _tag: "Refused",

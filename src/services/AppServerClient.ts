@@ -41,12 +41,14 @@ import {
 import type * as Arr from "effect/Array"
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 import * as Incoming_ from "../schema/Incoming.ts"
+import { guardOf, strictGuardOf } from "../schema/internal/plain.ts"
 import * as JsonRpc from "../schema/JsonRpc.ts"
 import * as Transport from "./Transport.ts"
 import { version } from "../schema/Version.ts"
 import * as CodexError from "../schema/CodexError.ts"
 import { InFlight } from "./internal/inflight.ts"
 import * as Checks from "./internal/options.ts"
+import * as Tap from "./internal/tap.ts"
 import * as Telemetry from "./internal/telemetry.ts"
 
 /**
@@ -260,7 +262,8 @@ const fail = (reason: CodexError.CodexErrorReason) => Effect.fail(CodexError.mak
 const isOverloaded = (error: CodexError.CodexError) =>
   error.reason._tag === "RpcError" && error.reason.code === JsonRpc.OVERLOADED
 
-const parseOptions = { onExcessProperty: "ignore" } as const
+// Newer codex versions add fields: they are ignored (the decoders' default; an explicit
+// `onExcessProperty` would take Schema's slow generic path at every nested struct).
 
 /** How often deadlines are checked; a request times out at most this late. */
 const SWEEP_INTERVAL = Duration.millis(100)
@@ -285,10 +288,14 @@ const codecOf = (method: string): MethodCodec => {
       ? (ClientRequestResponses as Record<string, Schema.Top>)[method]
       : undefined
     const encode = params === undefined ? undefined : Schema.encodeUnknownExit(params as Schema.Codec<unknown, unknown>)
+    // params with no undeclared field are their own encoding: sent as given
+    const exact = params === undefined ? undefined : strictGuardOf(params)
     const decode = response === undefined ? undefined : Schema.decodeUnknownExit(response as Schema.Decoder<unknown>)
+    // no transformations: a response that validates is its own decoded value, used as it came (no copy)
+    const plain = response === undefined ? undefined : guardOf(response)
     codec = {
-      encode: encode === undefined ? identity.encode : (value) => encode(value),
-      decode: decode === undefined ? identity.decode : (value) => decode(value, parseOptions)
+      encode: encode === undefined ? identity.encode : (value) => exact!(value) ? Exit.succeed(value) : encode(value),
+      decode: decode === undefined ? identity.decode : (value) => plain!(value) ? Exit.succeed(value) : decode(value)
     }
     codecs.set(method, codec)
   }
@@ -324,6 +331,9 @@ export const make = Effect.fnUntraced(function*(
   const hub = yield* PubSub.unbounded<Incoming | Terminal>()
   const handlers: Array<ServerRequestHandler> = []
   const listeners: Array<(notification: Notification | UnknownNotification) => void> = []
+  // Taps see every message on the reader (internal/tap.ts); subscribers get the hub only when there are any.
+  let taps: ReadonlyArray<Tap.Tap> = []
+  let subscribers = 0
   const unknownHandlers: Array<UnknownServerRequestHandler> = []
   const undecoded = new Set<string>()
   const closed = yield* Deferred.make<CodexError.CodexError>()
@@ -342,6 +352,9 @@ export const make = Effect.fnUntraced(function*(
       if (failure !== undefined) return Effect.void
       failure = error
       inFlight.fail(error)
+      const ending = taps
+      taps = []
+      for (const tap of ending) tap.end(error)
       return PubSub.publish(hub, { _tag: "Terminal", error }).pipe(
         Effect.andThen(Deferred.succeed(closed, error)),
         Effect.asVoid
@@ -402,20 +415,23 @@ export const make = Effect.fnUntraced(function*(
     switch (message._tag) {
       case "Notification": {
         const incoming = Incoming_.decodeNotification(message.method, message.params)
-        PubSub.publishUnsafe(hub, incoming)
+        if (subscribers > 0) PubSub.publishUnsafe(hub, incoming)
+        let effect = taps.length > 0 ? notifyTaps(incoming) : undefined
         if (listeners.length > 0) {
           const failed = notifyListeners(incoming)
-          if (failed !== undefined) return failed
+          if (failed !== undefined) return effect === undefined ? failed : Effect.andThen(effect, failed)
         }
         if (
           incoming._tag === "Notification" || !Incoming_.isKnownNotification(message.method) ||
           undecoded.has(message.method)
-        ) return undefined
+        ) return effect
         // once per method: a newer codex sends the same shape on every event
         undecoded.add(message.method)
-        return Effect.logWarning(
+        const warning = Effect.logWarning(
           `codex: ${message.method} params do not match the pinned protocol (a newer codex?); passed on raw`
         )
+        // the warning first: it is about this message, the tap's effect is about what it means
+        return effect === undefined ? warning : Effect.andThen(warning, effect)
       }
       case "Response":
         if (inFlight.complete(message.id as number, () => Effect.succeed(message.result))) return undefined
@@ -446,10 +462,12 @@ export const make = Effect.fnUntraced(function*(
           )
         }
         // Published first so turn streams show the request before any answer.
-        PubSub.publishUnsafe(hub, decoded.request)
-        return Effect.asVoid(
+        if (subscribers > 0) PubSub.publishUnsafe(hub, decoded.request)
+        const tapped = taps.length > 0 ? notifyTaps(decoded.request) : undefined
+        const dispatched = Effect.asVoid(
           Effect.forkIn(dispatch(handlers, decoded.request, `effect-codex has no handler for ${message.method}`), scope)
         )
+        return tapped === undefined ? dispatched : Effect.andThen(tapped, dispatched)
       }
       case "Invalid":
         return Effect.logWarning(`codex: dropped a message (${message.reason})`, JsonRpc.preview(line))
@@ -468,6 +486,39 @@ export const make = Effect.fnUntraced(function*(
     return failed
   }
 
+  // A tap that throws is removed (the reader goes on for everyone else) and told why.
+  const tapFailed = (tap: Tap.Tap, error: unknown): Effect.Effect<void> => {
+    taps = taps.filter((other) => other !== tap)
+    return tap.defect(error)
+  }
+
+  const notifyTaps = (incoming: Incoming): Effect.Effect<void> | undefined => {
+    let effect: Effect.Effect<void> | undefined
+    for (const tap of taps) {
+      let next: Effect.Effect<void> | undefined
+      try {
+        next = tap.message(incoming)
+      } catch (error) {
+        next = tapFailed(tap, error)
+      }
+      if (next !== undefined) effect = effect === undefined ? next : Effect.andThen(effect, next)
+    }
+    return effect
+  }
+
+  const batchEnd = (): Effect.Effect<void> | undefined => {
+    let effect: Effect.Effect<void> | undefined
+    for (const tap of taps) {
+      try {
+        tap.batchEnd()
+      } catch (error) {
+        const next = tapFailed(tap, error)
+        effect = effect === undefined ? next : Effect.andThen(effect, next)
+      }
+    }
+    return effect
+  }
+
   const lateAnswer = (id: JsonRpc.RequestId | null, line: string) =>
     inFlight.issued(id)
       // the caller gave up (interrupted, timed out): expected, not a server fault
@@ -477,14 +528,13 @@ export const make = Effect.fnUntraced(function*(
   // A line's effect (a log, a dispatch) runs before the next line is handled,
   // so a warning about a message is logged before anything that follows it
   // (the turn's end, say) is published.
+  // The batch ends (taps wake what the batch changed) after the last line's effect.
   const onBatch = (lines: ReadonlyArray<string>, from = 0): Effect.Effect<void> => {
     for (let i = from; i < lines.length; i++) {
       const effect = onMessage(lines[i]!)
-      if (effect !== undefined) {
-        return i + 1 === lines.length ? effect : Effect.andThen(effect, Effect.suspend(() => onBatch(lines, i + 1)))
-      }
+      if (effect !== undefined) return Effect.andThen(effect, Effect.suspend(() => onBatch(lines, i + 1)))
     }
-    return Effect.void
+    return (taps.length > 0 ? batchEnd() : undefined) ?? Effect.void
   }
 
   yield* transport.incoming.pipe(
@@ -582,10 +632,15 @@ export const make = Effect.fnUntraced(function*(
       )
     }))
 
+  // Counted so the reader publishes nothing while nobody listens.
+  const counted = Effect.acquireRelease(
+    Effect.sync(() => subscribers++),
+    () => Effect.sync(() => subscribers--)
+  )
   const subscribe = Effect.suspend(() =>
     failure !== undefined
       ? Effect.succeed(Stream.fail(failure))
-      : Effect.map(PubSub.subscribe(hub), toStream)
+      : Effect.andThen(counted, Effect.map(PubSub.subscribe(hub), toStream))
   )
 
   const experimentalApi = resolved.experimentalApi
@@ -612,7 +667,22 @@ export const make = Effect.fnUntraced(function*(
         })
     ).pipe(Effect.asVoid)
 
-  return AppServerClient.of({
+  const tap: Tap.Register = (tap) =>
+    Effect.suspend(() => {
+      // a connection that already ended tells the tap at once, as a subscription would
+      if (failure !== undefined) return Effect.sync(() => tap.end(failure!))
+      return Effect.asVoid(Effect.acquireRelease(
+        Effect.sync(() => {
+          taps = [...taps, tap]
+        }),
+        () =>
+          Effect.sync(() => {
+            taps = taps.filter((other) => other !== tap)
+          })
+      ))
+    })
+
+  return Tap.attach(AppServerClient.of({
     metadata,
     experimentalApi,
     request,
@@ -624,7 +694,7 @@ export const make = Effect.fnUntraced(function*(
     handleUnknownServerRequests: (handler) => register(unknownHandlers, handler),
     listen: (listener) => register(listeners, listener),
     awaitClosed: Deferred.await(closed)
-  })
+  }), tap)
 })
 
 /**

@@ -43,6 +43,7 @@ import * as CodexTool from "./CodexTool.ts"
 import type * as Command from "./Command.ts"
 import * as History from "./internal/history.ts"
 import * as ServerOps from "./internal/serverOps.ts"
+import * as Tap from "./internal/tap.ts"
 import * as Thread from "./Thread.ts"
 
 /**
@@ -267,46 +268,63 @@ export const make = Effect.gen(function*() {
     router.failAll(error)
   }
   // Closing this layer's Scope ends the connection for its turns even though the
-  // client (a layer below) is still up: the router fiber is interrupted first and
+  // client (a layer below) is still up: the router stops listening first and
   // would never see the client's own end.
   yield* Effect.addFinalizer(() => Effect.sync(() => end(CodexError.make(new CodexError.Closed()))))
 
-  const events = yield* client.subscribe
-  // Batches are routed synchronously; only approvals bookkeeping and logs need Effects.
-  const routeBatch = (batch: ReadonlyArray<AppServerClient.Incoming>): Effect.Effect<void> => {
-    let pending: Array<Effect.Effect<void>> | undefined
-    for (const incoming of batch) {
-      if (incoming._tag === "ServerRequest") {
-        // registered before the turn's stream shows it, so a UI can answer at once
-        approvals.prepareUnsafe(incoming)
-      }
-      router.route(incoming)
-      if (incoming._tag === "Notification") {
-        if (incoming.method === "serverRequest/resolved") {
-          ;(pending ??= []).push(approvals.settle(incoming.params.requestId))
-        } else if (incoming.method === "error" && incoming.params.willRetry) {
-          // codex retries on its own (no credentials, no network, 5xx): say why the program waits
-          ;(pending ??= []).push(retryWarning(incoming.params))
-        }
-      }
+  // One message, synchronously; only approvals bookkeeping and logs need Effects.
+  const routeOne = (incoming: AppServerClient.Incoming): Effect.Effect<void> | undefined => {
+    if (incoming._tag === "ServerRequest") {
+      // registered before the turn's stream shows it, so a UI can answer at once
+      approvals.prepareUnsafe(incoming)
     }
-    return pending === undefined ? Effect.void : Effect.forEach(pending, (effect) => effect, { discard: true })
+    router.routeInBatch(incoming)
+    if (incoming._tag === "Notification") {
+      if (incoming.method === "serverRequest/resolved") return approvals.settle(incoming.params.requestId)
+      // codex retries on its own (no credentials, no network, 5xx): say why the program waits
+      if (incoming.method === "error" && incoming.params.willRetry) return retryWarning(incoming.params)
+    }
+    return undefined
   }
-  yield* events.pipe(
-    Stream.runForEachArray(routeBatch),
-    Effect.catchCause((cause) => {
-      if (Cause.hasInterruptsOnly(cause)) return Effect.void
-      const error = Cause.findErrorOption(cause)
-      if (Option.isSome(error)) return Effect.sync(() => end(error.value))
-      // a defect here must not leave every open turn waiting for events that will never be routed
-      return Effect.logError("codex: routing events failed; open turns are failed", cause).pipe(
-        Effect.andThen(Effect.sync(() =>
-          end(CodexError.make(new CodexError.ProtocolError({ description: `routing events failed: ${Cause.pretty(cause)}` })))
-        ))
-      )
-    }),
-    Effect.forkScoped
-  )
+  // a defect here must not leave every open turn waiting for events that will never be routed
+  const routingFailed = (cause: Cause.Cause<unknown>) =>
+    Effect.logError("codex: routing events failed; open turns are failed", cause).pipe(
+      Effect.andThen(Effect.sync(() =>
+        end(CodexError.make(new CodexError.ProtocolError({ description: `routing events failed: ${Cause.pretty(cause)}` })))
+      ))
+    )
+
+  const tap = Tap.of(client)
+  if (tap !== undefined) {
+    // On the client's reader: in wire order, before the answers that follow, each turn woken once per batch.
+    yield* tap({
+      message: routeOne,
+      batchEnd: () => router.endBatch(),
+      end,
+      defect: (error) => routingFailed(Cause.die(error))
+    })
+  } else {
+    // A client built by hand: route from a subscription, a batch at a time.
+    const events = yield* client.subscribe
+    const routeBatch = (batch: ReadonlyArray<AppServerClient.Incoming>): Effect.Effect<void> => {
+      let pending: Array<Effect.Effect<void>> | undefined
+      for (const incoming of batch) {
+        const effect = routeOne(incoming)
+        if (effect !== undefined) (pending ??= []).push(effect)
+      }
+      router.endBatch()
+      return pending === undefined ? Effect.void : Effect.forEach(pending, (effect) => effect, { discard: true })
+    }
+    yield* events.pipe(
+      Stream.runForEachArray(routeBatch),
+      Effect.catchCause((cause) => {
+        if (Cause.hasInterruptsOnly(cause)) return Effect.void
+        const error = Cause.findErrorOption(cause)
+        return Option.isSome(error) ? Effect.sync(() => end(error.value)) : routingFailed(cause)
+      }),
+      Effect.forkScoped
+    )
+  }
 
   yield* client.handleServerRequests((request) => {
     if (request.method === "item/tool/call") {

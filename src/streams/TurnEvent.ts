@@ -218,14 +218,39 @@ export const fromIncoming = (incoming: Incoming): TurnEvent => {
           return tagged("ItemStarted", incoming.params)
         case "item/completed":
           return tagged("ItemCompleted", incoming.params)
-        case "item/agentMessage/delta":
-          return tagged("AgentMessageDelta", incoming.params)
-        case "item/reasoning/summaryTextDelta":
-          return { _tag: "ReasoningDelta", kind: "summary", ...incoming.params }
-        case "item/reasoning/textDelta":
-          return { _tag: "ReasoningDelta", kind: "text", ...incoming.params }
-        case "item/commandExecution/outputDelta":
-          return tagged("CommandOutputDelta", incoming.params)
+        // the hot ones: fixed shapes, no spread
+        case "item/agentMessage/delta": {
+          const p = incoming.params
+          return { _tag: "AgentMessageDelta", delta: p.delta, itemId: p.itemId, threadId: p.threadId, turnId: p.turnId }
+        }
+        case "item/reasoning/summaryTextDelta": {
+          const p = incoming.params
+          return {
+            _tag: "ReasoningDelta",
+            kind: "summary",
+            delta: p.delta,
+            itemId: p.itemId,
+            summaryIndex: p.summaryIndex,
+            threadId: p.threadId,
+            turnId: p.turnId
+          }
+        }
+        case "item/reasoning/textDelta": {
+          const p = incoming.params
+          return {
+            _tag: "ReasoningDelta",
+            kind: "text",
+            contentIndex: p.contentIndex,
+            delta: p.delta,
+            itemId: p.itemId,
+            threadId: p.threadId,
+            turnId: p.turnId
+          }
+        }
+        case "item/commandExecution/outputDelta": {
+          const p = incoming.params
+          return { _tag: "CommandOutputDelta", delta: p.delta, itemId: p.itemId, threadId: p.threadId, turnId: p.turnId }
+        }
         case "turn/plan/updated":
           return tagged("PlanUpdated", incoming.params)
         case "turn/diff/updated":

@@ -326,4 +326,66 @@ describe("Router: the races of a live connection", () => {
       router.route(turnCompleted("t", "u"))
       assert.deepStrictEqual(yield* Fiber.join(seen), [])
     }))
+  it.effect("a batch of N deltas wakes the turn stream once: routeInBatch appends, endBatch wakes", () =>
+    Effect.gen(function*() {
+      const router = new Router()
+      router.beginStart("t")
+      const turn = router.claim("t", "u")
+      router.endStart("t")
+      const chunks: Array<number> = []
+      const consumer = yield* Effect.forkChild(
+        turn.stream.pipe(Stream.runForEachArray((chunk) => Effect.sync(() => void chunks.push(chunk.length)))),
+        { startImmediately: true }
+      )
+      router.route(turnStarted("t", "u"))
+      assert.deepStrictEqual(chunks, [1])
+      for (let i = 0; i < 100; i++) router.routeInBatch(delta("t", "u", `d${i}`))
+      // appended, nobody woken yet
+      assert.strictEqual(turn.events.length, 101)
+      assert.deepStrictEqual(chunks, [1])
+      router.endBatch()
+      assert.deepStrictEqual(chunks, [1, 100])
+      router.routeInBatch(delta("t", "u", "last"))
+      router.routeInBatch(turnCompleted("t", "u"))
+      // the end is known at once (end hooks, openOn); the stream wakes with the batch
+      assert.strictEqual(turn.phase._tag, "Completed")
+      assert.deepStrictEqual(router.openOn("t"), [])
+      router.endBatch()
+      yield* Fiber.join(consumer)
+      assert.deepStrictEqual(chunks, [1, 100, 2])
+    }))
+
+  it.effect("failAll wakes what the unfinished batch routed before failing the turn", () =>
+    Effect.gen(function*() {
+      const router = new Router()
+      router.beginStart("t")
+      const turn = router.claim("t", "u")
+      router.endStart("t")
+      const seen: Array<string> = []
+      const consumer = yield* Effect.forkChild(
+        turn.stream.pipe(Stream.runForEach((event) => Effect.sync(() => void seen.push(event._tag))), Effect.exit),
+        { startImmediately: true }
+      )
+      router.routeInBatch(turnStarted("t", "u"))
+      router.routeInBatch(delta("t", "u", "x"))
+      router.failAll(CodexError.make(new CodexError.Closed()))
+      const exit = yield* Fiber.join(consumer)
+      assert.deepStrictEqual(seen, ["TurnStarted", "AgentMessageDelta"])
+      assert.isTrue(Exit.isFailure(exit))
+    }))
+
+  it("kept deltas share the turn's id strings and keep their values", () => {
+    const router = new Router()
+    router.beginStart("t")
+    const turn = router.claim("t", "u")
+    router.endStart("t")
+    router.route(notification("item/agentMessage/delta", { threadId: "t", turnId: "u", itemId: "m1", delta: "a" }))
+    router.route(notification("item/agentMessage/delta", { threadId: "t", turnId: "u", itemId: "m1", delta: "b" }))
+    router.route(notification("item/agentMessage/delta", { threadId: "t", turnId: "u", itemId: "m2", delta: "c" }))
+    assert.deepStrictEqual(turn.events, [
+      { _tag: "AgentMessageDelta", delta: "a", itemId: "m1", threadId: "t", turnId: "u" },
+      { _tag: "AgentMessageDelta", delta: "b", itemId: "m1", threadId: "t", turnId: "u" },
+      { _tag: "AgentMessageDelta", delta: "c", itemId: "m2", threadId: "t", turnId: "u" }
+    ])
+  })
 })

@@ -48,14 +48,39 @@ export class TurnState {
    */
   activeTurnId: string
 
+  // The item id of the last delta: deltas of one item follow each other.
+  private itemId = ""
+
   constructor(threadId: string, turnId: string) {
     this.threadId = threadId
     this.turnId = turnId
     this.activeTurnId = turnId
   }
 
+  /**
+   * Points a kept delta's ids at strings the turn already holds (equal ones:
+   * the router matched them), so a turn of N deltas keeps its ids once, not N
+   * times (each parsed line has its own copies).
+   */
+  share(event: Shared): void {
+    event.threadId = this.threadId
+    event.turnId = this.turnId
+    if (event.itemId === this.itemId) event.itemId = this.itemId
+    else this.itemId = event.itemId
+  }
+
+  /** Appends an event and wakes the turn's waiters. */
   push(event: TurnEvent.TurnEvent): void {
-    if (this.ended) return
+    if (this.append(event)) this.wake()
+  }
+
+  /**
+   * Appends an event without waking anyone (the caller wakes the turn later,
+   * with {@link wake}); `false` when the turn had already ended. End hooks
+   * still run at once: they must see the end before anything else happens.
+   */
+  append(event: TurnEvent.TurnEvent): boolean {
+    if (this.ended) return false
     this.events.push(event)
     if (event._tag === "TurnStarted") {
       this.phase = RUNNING
@@ -66,7 +91,7 @@ export class TurnState {
       this.phase = { _tag: "Completed", at: performance.now() }
       this.runEndHooks()
     }
-    this.wake()
+    return true
   }
 
   fail(error: CodexError.CodexError): void {
@@ -107,7 +132,8 @@ export class TurnState {
     return this.phase._tag === "Completed" ? this.phase.at : undefined
   }
 
-  private wake(): void {
+  /** Resumes everyone waiting for a change (Effect resumes them synchronously). */
+  wake(): void {
     if (this.waiters.length === 0) return
     const waiters = this.waiters
     this.waiters = []
@@ -182,6 +208,13 @@ const rootOf = (event: TurnEvent.TurnEvent): string | undefined => {
   return typeof root === "string" && root !== event.turn.id ? root : undefined
 }
 
+/** The ids of a delta, rewritten (while the event is new, before anyone sees it) to shared strings. */
+interface Shared {
+  threadId: string
+  turnId: string
+  itemId: string
+}
+
 /** A routed event nobody claimed yet, with the ids it names. */
 interface Buffered {
   readonly threadId: string
@@ -219,15 +252,26 @@ export class Router {
   private elsewhere = 0
   private readonly orphans: Array<Buffered> = []
   private failure: CodexError.CodexError | undefined
+  // Turns changed since the last `endBatch`; a turn may appear more than once (waking twice is harmless).
+  private dirty: Array<TurnState> = []
 
-  /** Routes one message from the connection. */
+  /** Routes one message from the connection and wakes the turn it changed. */
   route(incoming: Incoming): void {
+    this.routeInBatch(incoming)
+    this.endBatch()
+  }
+
+  /**
+   * Routes one message of a batch: the turn it changes is woken by
+   * {@link endBatch}, so a turn's stream resumes once per batch, not per event.
+   */
+  routeInBatch(incoming: Incoming): void {
     if (incoming._tag === "Notification" && incoming.method === "serverRequest/resolved") {
       const requestId = incoming.params.requestId
       const turn = this.requestTurns.get(requestId)
       if (turn !== undefined) {
         this.requestTurns.delete(requestId)
-        turn.push(TurnEvent.fromIncoming(incoming))
+        this.add(turn, TurnEvent.fromIncoming(incoming))
         return
       }
       // The request may still wait in a start buffer (the turn/start response
@@ -255,7 +299,7 @@ export class Router {
       const owner = root === undefined ? undefined : this.turns.get(root)
       // only a turn that has not started yet: a review waiting for its inner turn
       if (owner !== undefined && owner.threadId === threadId && !owner.started) {
-        owner.push(event)
+        this.add(owner, event)
         return
       }
     }
@@ -273,8 +317,24 @@ export class Router {
 
   private deliver(turn: TurnState, incoming: Incoming): void {
     if (incoming._tag === "ServerRequest") this.requestTurns.set(incoming.id, turn)
-    turn.push(TurnEvent.fromIncoming(incoming))
+    const event = TurnEvent.fromIncoming(incoming)
+    if (event._tag === "AgentMessageDelta" || event._tag === "ReasoningDelta" || event._tag === "CommandOutputDelta") {
+      turn.share(event as Shared)
+    }
+    this.add(turn, event)
     if (turn.ended) this.release(turn)
+  }
+
+  private add(turn: TurnState, event: TurnEvent.TurnEvent): void {
+    if (turn.append(event) && this.dirty[this.dirty.length - 1] !== turn) this.dirty.push(turn)
+  }
+
+  /** Wakes every turn changed since the last call (its streams, its result). */
+  endBatch(): void {
+    if (this.dirty.length === 0) return
+    const dirty = this.dirty
+    this.dirty = []
+    for (const turn of dirty) turn.wake()
   }
 
   private release(turn: TurnState): void {
@@ -370,8 +430,8 @@ export class Router {
 
   /**
    * The ids of the claimed turns of `threadId` that have not ended. A turn
-   * that just ended may still be in the table: its waiters resume (Effect
-   * resumes them synchronously) before `deliver` releases it.
+   * that ended is released when its end is routed, before its waiters wake;
+   * the filter is for turns failed with the connection.
    */
   openOn(threadId: string): ReadonlyArray<string> {
     const ids: Array<string> = []
@@ -387,6 +447,8 @@ export class Router {
   /** The connection ended: every open turn fails with its reason. */
   failAll(error: CodexError.CodexError): void {
     this.failure ??= error
+    // what the last batch routed is seen before the failure
+    this.endBatch()
     for (const turn of this.turns.values()) turn.fail(error)
     this.turns.clear()
     this.requestTurns.clear()
