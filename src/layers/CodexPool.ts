@@ -56,7 +56,10 @@
  * @stability unstable
  * @since 0.1.0
  */
-import { Cause, Context, Deferred, Duration, Effect, Exit, FiberMap, Layer, LayerMap, Option, type Redacted, Result, Schedule, Scope, Stream } from "../schema/internal/effect.ts"
+import {
+  Cause, Context, Deferred, Duration, Effect, Exit, FiberMap, Layer, LayerMap, Option, type Redacted, Result,
+  Schedule, Scope, Stream
+} from "../schema/internal/effect.ts"
 import type { ChildProcessSpawner } from "../schema/internal/effect.ts"
 import * as CodexError from "../schema/CodexError.ts"
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
@@ -262,19 +265,14 @@ export const make = Effect.fnUntraced(function*<R>(
           alive: true
         }
         // codex unloads a thread on its own (idle with no subscriber) and says so: its place frees
-        const events = yield* Scope.provide(member.client.subscribe, scope)
-        yield* events.pipe(
-          Stream.runForEachArray((batch) =>
-            Effect.sync(() => {
-              for (const incoming of batch) {
-                if (incoming._tag === "Notification" && incoming.method === "thread/closed") {
-                  book.unpin(incoming.params.threadId, member)
-                }
-              }
-            })
-          ),
-          Effect.ignore,
-          Effect.forkIn(scope)
+        // on the reader (no subscription, so the client publishes nothing for it)
+        yield* Scope.provide(
+          member.client.listen((incoming) => {
+            if (incoming._tag === "Notification" && incoming.method === "thread/closed") {
+              book.unpin(incoming.params.threadId, member)
+            }
+          }),
+          scope
         )
         return { member, scope }
       }).pipe(Effect.onExit((exit) => Exit.isFailure(exit) ? closeScope(scope, exit) : Effect.void))

@@ -11,11 +11,10 @@
  * @stability experimental
  * @since 0.1.0
  */
-import { Cause, Deferred, Duration, Effect, Exit, Layer, Option, Queue, Redacted, Schedule, Scope, Stream } from "../schema/internal/effect.ts"
-import * as Latch from "effect/Latch"
-import { ChildProcess } from "../schema/internal/effect.ts"
-import { ChildProcessSpawner } from "../schema/internal/effect.ts"
-import { Socket } from "../schema/internal/effect.ts"
+import {
+  Cause, ChildProcess, ChildProcessSpawner, Deferred, Duration, Effect, Exit, Latch, Layer, Option, Queue, Redacted,
+  Schedule, Scope, Socket, Stream
+} from "../schema/internal/effect.ts"
 import * as NodeFs from "node:fs"
 import * as NodeStream from "node:stream"
 import * as CodexError from "../schema/CodexError.ts"

@@ -35,7 +35,8 @@
  */
 import { Cause, Effect, Exit, Schema, Stream } from "../schema/internal/effect.ts"
 import * as CodexError from "../schema/CodexError.ts"
-import * as Protocol from "../schema/generated/Protocol.gen.ts"
+import type * as Protocol from "../schema/generated/Protocol.gen.ts"
+import * as ProtocolLazy from "../schema/generated/ProtocolLazy.gen.ts"
 import * as CodexService from "../services/Codex.ts"
 import type * as EffectThread from "../services/Thread.ts"
 import type * as EffectTurn from "../services/Turn.ts"
@@ -316,7 +317,7 @@ interface Session {
 
 const closedError = () => CodexError.make(new CodexError.Closed())
 
-const isCodexErrorInfo = Schema.is(Protocol.CodexErrorInfo)
+const isCodexErrorInfo = Schema.is(ProtocolLazy.CodexErrorInfo())
 
 const DECISIONS: Record<ApprovalDecision, Protocol.CommandExecutionApprovalDecision & Protocol.FileChangeApprovalDecision> = {
   accept: "accept",

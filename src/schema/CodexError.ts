@@ -23,8 +23,7 @@
  * @stability unstable
  * @since 0.1.0
  */
-import { Predicate } from "./internal/effect.ts"
-import { Schema } from "./internal/effect.ts"
+import { Predicate, Schema } from "./internal/effect.ts"
 import * as ProtocolLazy from "./generated/ProtocolLazy.gen.ts"
 
 const TypeId = "~effect-codex/CodexError" as const

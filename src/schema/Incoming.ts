@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Exit, Option, Schema } from "effect"
+import { Cause, Exit, Option, Schema } from "./internal/effect.ts"
 import {
   ServerNotificationParams,
   type ServerNotificationMethod,

@@ -15,8 +15,7 @@
  * @stability unstable
  * @since 0.1.0
  */
-import { Effect, FileSystem } from "./internal/effect.ts"
-import { Base64 } from "./internal/effect.ts"
+import { Base64, Effect, FileSystem } from "./internal/effect.ts"
 import * as CodexError from "./CodexError.ts"
 import type * as Protocol from "./generated/Protocol.gen.ts"
 

@@ -29,9 +29,8 @@
  * @stability unstable
  * @since 0.1.0
  */
-import { Data, Effect, Schema, SchemaAST } from "./internal/effect.ts"
+import { Data, Effect, OpenAiStructuredOutput, Schema, SchemaAST } from "./internal/effect.ts"
 // the module itself, not the effect/ai barrel (which would add ~300 ms to the import of the SDK)
-import { OpenAiStructuredOutput } from "./internal/effect.ts"
 /**
  * A JSON Schema as a plain JSON object.
  *

@@ -15,22 +15,9 @@
  * @since 0.1.0
  */
 import {
-  Cause,
-  Clock,
-  Context,
-  Deferred,
-  Duration,
-  Effect,
-  Exit,
-  Layer,
-  Option,
-  PubSub,
-  Result,
-  Schedule,
-  Schema,
-  Scope,
+  Cause, Clock, Context, Deferred, Duration, Effect, Exit, Layer, Option, PubSub, Result, Schedule, Schema, Scope,
   Stream
-} from "effect"
+} from "../schema/internal/effect.ts"
 import {
   ClientRequestParams,
   type ClientRequestMethod,

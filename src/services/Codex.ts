@@ -32,8 +32,9 @@
  * @stability unstable
  * @since 0.1.0
  */
-import { Cause, Context, Effect, Layer, Option, type Redacted, type Schema, type Scope, Stream } from "effect"
-import * as Redact from "effect/Redacted"
+import {
+  Cause, Context, Effect, Layer, Option, type Redacted, Redacted as Redact, type Schema, type Scope, Stream
+} from "../schema/internal/effect.ts"
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 import { Router } from "../streams/internal/router.ts"
 import * as AppServerClient from "./AppServerClient.ts"

@@ -66,8 +66,7 @@
  * @stability unstable
  * @since 0.1.0
  */
-import { Deferred, Effect, Exit, Layer, Result, Stream } from "../schema/internal/effect.ts"
-import { OpenAiStructuredOutput } from "../schema/internal/effect.ts"
+import { Deferred, Effect, Exit, Layer, OpenAiStructuredOutput, Result, Stream } from "../schema/internal/effect.ts"
 import * as AiError from "effect/ai/AiError"
 import * as LanguageModel from "effect/ai/LanguageModel"
 import * as Model from "effect/ai/Model"

@@ -71,7 +71,7 @@ import type * as SqlClient from "effect/sql/SqlClient"
 import * as Activity from "effect/workflow/Activity"
 import * as WorkflowEngine from "effect/workflow/WorkflowEngine"
 import * as CodexError from "../schema/CodexError.ts"
-import * as Protocol from "../schema/generated/Protocol.gen.ts"
+import * as ProtocolLazy from "../schema/generated/ProtocolLazy.gen.ts"
 import type * as Input from "../schema/Input.ts"
 import * as OutputSchema from "../schema/OutputSchema.ts"
 import * as TurnResult from "../streams/TurnResult.ts"
@@ -111,7 +111,7 @@ const recordFields = {
   status: Schema.Literals(["completed", "interrupted"]),
   finalResponse: Schema.optional(Schema.String),
   durationMs: Schema.Number,
-  usage: Schema.optional(Protocol.ThreadTokenUsage),
+  usage: Schema.optional(ProtocolLazy.ThreadTokenUsage()),
   recovery: Recovery
 }
 

@@ -19,7 +19,7 @@
  * @stability unstable
  * @since 0.1.0
  */
-import { Duration, Effect, type Schema, type Scope, Stream } from "effect"
+import { Duration, Effect, type Schema, type Scope, Stream } from "../schema/internal/effect.ts"
 import * as CodexError from "../schema/CodexError.ts"
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 import type * as Input from "../schema/Input.ts"

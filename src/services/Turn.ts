@@ -18,7 +18,7 @@
  * @stability unstable
  * @since 0.1.0
  */
-import { Duration, Effect, Exit, Result, Schema, type Scope, type Stream } from "effect"
+import { Duration, Effect, Exit, Result, Schema, type Scope, type Stream } from "../schema/internal/effect.ts"
 import * as CodexError from "../schema/CodexError.ts"
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 import * as Input from "../schema/Input.ts"

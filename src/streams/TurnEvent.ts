@@ -25,7 +25,7 @@
  * @stability experimental
  * @since 0.1.0
  */
-import { Result, Stream } from "effect"
+import { Result, Stream } from "../schema/internal/effect.ts"
 import type { ServerRequestMethod, ServerRequestParamsByMethod } from "../schema/generated/Methods.gen.ts"
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 import { unwrapShell } from "../schema/internal/shell.ts"

@@ -4,12 +4,13 @@
  * @stability unstable
  * @since 0.1.0
  */
-import { Schema } from "effect"
-import * as Protocol from "../schema/generated/Protocol.gen.ts"
+import { Schema } from "../schema/internal/effect.ts"
+import type * as Protocol from "../schema/generated/Protocol.gen.ts"
+import * as ProtocolLazy from "../schema/generated/ProtocolLazy.gen.ts"
 import * as CodexError from "../schema/CodexError.ts"
 import type { TurnEvent } from "./TurnEvent.ts"
 
-const isCodexErrorInfo = Schema.is(Protocol.CodexErrorInfo)
+const isCodexErrorInfo = Schema.is(ProtocolLazy.CodexErrorInfo())
 
 /**
  * A turn that ended `completed` or `interrupted` (a `failed` turn is a

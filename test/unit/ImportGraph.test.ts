@@ -19,24 +19,6 @@ const src = path.resolve(import.meta.dirname, "../../src")
 const effectDist = path.resolve(import.meta.dirname, "../../node_modules/effect/dist")
 const rel = (file: string) => path.relative(src, file)
 
-/**
- * Files whose owners are rewriting them at the time of writing: their barrel imports (and TurnResult's value
- * import of `Protocol.gen.ts`) are converted when those rewrites are merged. Remove an entry once it is; an
- * entry that no longer offends fails the test, so the list can only shrink.
- */
-const PENDING: ReadonlySet<string> = new Set([
-  "layers/Transport.ts",
-  "schema/Incoming.ts",
-  "services/AppServerClient.ts",
-  "services/Codex.ts",
-  "services/Thread.ts",
-  "services/Turn.ts",
-  "services/internal/inflight.ts",
-  "streams/TurnEvent.ts",
-  "streams/TurnResult.ts",
-  "streams/internal/router.ts"
-])
-
 /** The imports of a module that run when it loads: `import`/`export ... from` and bare `import "x"`, not type-only ones. */
 const runtimeImportsOf = (file: string): Array<string> => {
   const text = fs.readFileSync(file, "utf8")
@@ -72,12 +54,7 @@ describe("the main entry point's import graph", () => {
 
   it("reaches no effect barrel", () => {
     const barrels = offenders((_, bare) => bare.some(isEffectBarrel))
-    assert.deepStrictEqual(barrels.filter((f) => !PENDING.has(f)), [])
-    const protocolImporters = offenders((file) =>
-      runtimeImportsOf(file).some((s) => s.endsWith("/Protocol.gen.ts") || s === "./Protocol.gen.ts")
-    )
-    const stale = [...PENDING].filter((f) => !barrels.includes(f) && !protocolImporters.includes(f))
-    assert.deepStrictEqual(stale, [], "PENDING entries that no longer import a barrel or Protocol.gen.ts: remove them")
+    assert.deepStrictEqual(barrels, [])
   })
 
   it("imports effect's modules through src/schema/internal/effect.ts only", () => {
@@ -88,13 +65,13 @@ describe("the main entry point's import graph", () => {
       "schema/generated/Methods.gen.ts"
     ])
     const byPath = offenders((_, bare) => bare.some((s) => s.startsWith("effect/") && !isEffectBarrel(s)))
-    assert.deepStrictEqual(byPath.filter((f) => !direct.has(f) && !PENDING.has(f)), [])
+    assert.deepStrictEqual(byPath.filter((f) => !direct.has(f)), [])
     assert.isTrue(byPath.includes("schema/internal/effect.ts"))
   })
 
   it("does not load Protocol.gen.ts, which builds every protocol schema", () => {
     const importers = offenders((file) => runtimeImportsOf(file).some((s) => /(^|\/)Protocol\.gen\.ts$/.test(s)))
-    assert.deepStrictEqual(importers.filter((f) => !PENDING.has(f)), [])
+    assert.deepStrictEqual(importers, [])
     assert.isTrue([...graph.keys()].some((f) => rel(f) === "schema/generated/ProtocolLazy.gen.ts"))
   })
 

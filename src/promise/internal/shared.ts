@@ -22,10 +22,9 @@
  * @internal
  */
 import { NodeServices } from "@effect/platform-node"
-import { Cause, Clock, Duration, Effect, Exit, Layer } from "../../schema/internal/effect.ts"
+import { Cause, ChildProcessSpawner, Clock, Duration, Effect, Exit, Layer } from "../../schema/internal/effect.ts"
 import * as Fiber from "effect/Fiber"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import { ChildProcessSpawner } from "../../schema/internal/effect.ts"
 import type { ChildProcess } from "node:child_process"
 import * as DiagnosticsChannel from "node:diagnostics_channel"
 import * as AppServer from "../../layers/AppServer.ts"

@@ -17,8 +17,7 @@
  *
  * @internal
  */
-import { Schema, SchemaAST } from "effect"
-
+import { Schema, SchemaAST } from "./effect.ts"
 /** Whether `input` decodes to itself. */
 export type Guard = (input: unknown) => boolean
 

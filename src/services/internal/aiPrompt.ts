@@ -15,11 +15,10 @@
  *
  * @internal
  */
-import { Predicate, Result } from "../../schema/internal/effect.ts"
+import { Base64, Predicate, Result } from "../../schema/internal/effect.ts"
 import * as AiError from "effect/ai/AiError"
 import type * as Prompt from "effect/ai/Prompt"
 import { MODULE } from "./aiErrors.ts"
-import { Base64 } from "../../schema/internal/effect.ts"
 import * as Input from "../../schema/Input.ts"
 
 /** The key of this provider's options and metadata on parts. */

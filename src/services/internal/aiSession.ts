@@ -22,8 +22,9 @@
  *
  * @internal
  */
-import { Cause, type Context, Deferred, Effect, Option, Result, Schema, type Scope, Stream } from "../../schema/internal/effect.ts"
-import { OpenAiStructuredOutput } from "../../schema/internal/effect.ts"
+import {
+  Cause, type Context, Deferred, Effect, OpenAiStructuredOutput, Option, Result, Schema, type Scope, Stream
+} from "../../schema/internal/effect.ts"
 import * as AiError from "effect/ai/AiError"
 import type * as Prompt from "effect/ai/Prompt"
 import type * as Response from "effect/ai/Response"

@@ -5,9 +5,8 @@
  *
  * @internal
  */
-import { Cause, Duration, Effect, Exit, Result, type Scope, Stream } from "../../schema/internal/effect.ts"
+import { Base64, Cause, Duration, Effect, Exit, Result, type Scope, Stream } from "../../schema/internal/effect.ts"
 import type * as Arr from "effect/Array"
-import { Base64 } from "../../schema/internal/effect.ts"
 import * as CodexError from "../../schema/CodexError.ts"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"
 import type * as AppServerClient from "../AppServerClient.ts"

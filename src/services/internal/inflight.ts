@@ -13,7 +13,7 @@
  *
  * @internal
  */
-import { Effect, Exit } from "effect"
+import { Effect, Exit } from "../../schema/internal/effect.ts"
 import type * as CodexError from "../../schema/CodexError.ts"
 
 type Resume = (effect: Effect.Effect<unknown, CodexError.CodexError>) => void

@@ -12,7 +12,7 @@
  *
  * @internal
  */
-import type { Effect, Scope } from "effect"
+import type { Effect, Scope } from "../../schema/internal/effect.ts"
 import type * as CodexError from "../../schema/CodexError.ts"
 import type { Incoming } from "../../schema/Incoming.ts"
 

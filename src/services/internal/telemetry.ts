@@ -9,7 +9,9 @@
  *
  * @internal
  */
-import { Clock, Context, Duration, Effect, Exit, Metric, Predicate, type Scope, Tracer } from "../../schema/internal/effect.ts"
+import {
+  Clock, Context, Duration, Effect, Exit, Metric, Predicate, type Scope, Tracer
+} from "../../schema/internal/effect.ts"
 import type * as CodexError from "../../schema/CodexError.ts"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"
 import type { TurnState } from "../../streams/internal/router.ts"

@@ -8,7 +8,7 @@
  * turn when the response names it. Each turn keeps all of its events so every
  * run of `turn.events` sees the turn from its first event.
  */
-import { Cause, Effect, Stream } from "effect"
+import { Cause, Effect, Stream } from "../../schema/internal/effect.ts"
 import type * as Arr from "effect/Array"
 import type { Incoming } from "../../schema/Incoming.ts"
 import type * as CodexError from "../../schema/CodexError.ts"

@@ -8,7 +8,9 @@
  */
 import { Cause, Clock, Deferred, Duration, Effect, Exit, Option } from "../../../schema/internal/effect.ts"
 import * as Fiber from "effect/Fiber"
-import type { ServerNotificationMethod, ServerNotificationParamsByMethod } from "../../../schema/generated/Methods.gen.ts"
+import type {
+  ServerNotificationMethod, ServerNotificationParamsByMethod
+} from "../../../schema/generated/Methods.gen.ts"
 import type * as Protocol from "../../../schema/generated/Protocol.gen.ts"
 import * as CodexError from "../../../schema/CodexError.ts"
 import * as JsonRpc from "../../../schema/JsonRpc.ts"
