@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the SDK against a minimal raw JSON-RPC client, same codex binary, offline.
  *
- * Usage: node bench/run.ts [--quick] [--only=overhead,throughput,startup,events,turns,import,memory,icount]
+ * Usage: node bench/run.ts [--quick] [--only=overhead,throughput,startup,events,notify,turns,pool,import,memory,icount]
  *                          [--samples=N] [--rounds=N] [--startup-samples=N] [--out=DIR]
  *
  * Prints a Markdown report on stdout (progress goes to stderr) and writes
@@ -16,6 +16,7 @@ import { type BenchConfig, type BenchContext, homeFactory, machineInfo, type Sec
 import { icount } from "./icount.ts"
 import { importCost } from "./importCost.ts"
 import { memory } from "./memory.ts"
+import { notifications } from "./notifications.ts"
 import { overhead } from "./overhead.ts"
 import { pool } from "./pool.ts"
 import { startup } from "./startup.ts"
@@ -25,12 +26,12 @@ import { turns } from "./turns.ts"
 
 /**
  * The sections, in run order: request overhead, throughput at 64 in flight, startup, the event
- * pipeline (`events`), turn latency (`turns`), concurrent turns over `CodexPool` (`pool`), cold
+ * pipeline (`events`), CPU per notification on real pipes (`notify`: stdio flood, real codex turn), turn latency (`turns`), concurrent turns over `CodexPool` (`pool`), cold
  * import (`import`), memory of one connection (`memory`) and instruction counts under callgrind
  * (`icount`, a few minutes; skipped without valgrind). Each is a `Section` (bench/harness.ts) in
  * its own bench/<name>.ts; add new ones here.
  */
-const SECTIONS: ReadonlyArray<Section> = [overhead, throughput, startup, events, turns, pool, importCost, memory, icount]
+const SECTIONS: ReadonlyArray<Section> = [overhead, throughput, startup, events, notifications, turns, pool, importCost, memory, icount]
 
 const { values } = parseArgs({
   options: {

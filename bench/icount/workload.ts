@@ -31,6 +31,7 @@ import * as NodePath from "node:path"
 import * as NodeReadline from "node:readline"
 import { pathToFileURL } from "node:url"
 import { type RawClient, spawnRawClientOf } from "../rawClientCore.ts"
+import { floodExecutable as fakeFloodExecutable } from "./fakeCodex.ts"
 import { parsePlan, type Step, type Workload, WORKLOADS } from "./plan.ts"
 
 const WARMUP = 200
@@ -59,13 +60,8 @@ const mark = () => {
 const tmp = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "effect-codex-icount-"))
 const cleanup = () => NodeFs.rmSync(tmp, { recursive: true, force: true })
 
-/** An executable that runs the fake app-server (the SDK spawns `<codexPath> app-server -c ...`). */
-const floodExecutable = (): string => {
-  const file = NodePath.join(tmp, "fake-codex")
-  const script = NodePath.join(import.meta.dirname, "floodServer.ts")
-  NodeFs.writeFileSync(file, `#!/bin/sh\nexec '${process.execPath}' '${script}' "$@"\n`, { mode: 0o755 })
-  return file
-}
+/** An executable that runs the fake app-server (bench/icount/fakeCodex.ts). */
+const floodExecutable = (): string => fakeFloodExecutable(tmp)
 
 /** Starts modelServer.ts (one model request per turn: warm-up, then the phases); resolves with the options pointing codex at it, and a stopper. */
 const startModel = async (deltas: ReadonlyArray<number>) => {
