@@ -8,7 +8,7 @@
  *   its end; raw: bench/rawClient.ts counting deltas in its `onMessage` listener until
  *   `turn/completed`. The client is the bottleneck (the pipe stays full), so this is the stdio
  *   path's own cost per notification; events/s through `turn.events` is taken from the first
- *   event to the last (the fake server's time to build the flood is not in it).
+ *   delta to the last event (the fake server's time to build the flood is not in it).
  * - `turn`: the pinned codex against a LocalModel in another process (bench/icount/modelServer.ts)
  *   that answers every model request with one assistant message of 20,000 `output_text.delta`
  *   chunks, so codex emits 20,000 `item/agentMessage/delta` notifications per turn, at its own pace
@@ -48,7 +48,7 @@ interface TurnSample {
   /** µs per delta: main thread / whole process. */
   readonly cpuMain: number
   readonly cpuProcess: number
-  /** Deltas per second from the first event to the last. */
+  /** Deltas per second from the first delta to the last event. */
   readonly eventsPerSec: number
 }
 
@@ -101,8 +101,7 @@ const sdkSide = async (kind: Kind, home: string, cwd: string, modelCounts: Reado
         let first = 0
         yield* turn.events.pipe(Stream.runForEach((event) =>
           Effect.sync(() => {
-            if (first === 0) first = performance.now()
-            if (event._tag === "AgentMessageDelta") deltas++
+            if (event._tag === "AgentMessageDelta" && deltas++ === 0) first = performance.now()
           })
         ))
         const last = performance.now()
@@ -127,9 +126,9 @@ const rawSide = async (kind: Kind, home: string, cwd: string, modelCounts: Reado
   let first = 0
   let done: (() => void) | undefined
   client.onMessage((msg) => {
-    if (first === 0) first = performance.now()
-    if (msg.method === "item/agentMessage/delta") deltas++
-    else if (msg.method === "turn/completed") done?.()
+    if (msg.method === "item/agentMessage/delta") {
+      if (deltas++ === 0) first = performance.now()
+    } else if (msg.method === "turn/completed") done?.()
   })
   return {
     turn: async (n) => {
@@ -241,7 +240,7 @@ export const notifications: Section = {
       verdict(r.ratioMain <= max)
     ]
     const markdown = [
-      `Client CPU per \`item/agentMessage/delta\` notification, µs, main thread / whole process, from the turn's start to its last event, median of ${flood.rounds} rounds (one turn per side per round, order flipped, forced GC before each; one excluded warm-up turn per side). \`flood\`: a fake app-server child process writes the whole turn to its stdout at once. \`turn\`: the pinned codex against a LocalModel in another process that streams 20,000 \`output_text.delta\` chunks; codex forwards each as a notification. Events/s: deltas from the first event to the last.`,
+      `Client CPU per \`item/agentMessage/delta\` notification, µs, main thread / whole process, from the turn's start to its last event, median of ${flood.rounds} rounds (one turn per side per round, order flipped, forced GC before each; one excluded warm-up turn per side). \`flood\`: a fake app-server child process writes the whole turn to its stdout at once. \`turn\`: the pinned codex against a LocalModel in another process that streams 20,000 \`output_text.delta\` chunks; codex forwards each as a notification. Events/s: deltas from the first delta to the last event.`,
       "",
       table(
         ["workload", "deltas per turn", "raw CPU µs", "SDK CPU µs", "SDK / raw", "events/s raw / SDK", "target", "result"],

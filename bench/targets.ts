@@ -90,7 +90,7 @@ export const issueRows = (sections: Data): Array<IssueRow> => {
   if (nt === undefined) missing("events/s through `turn.events`, stdio flood", ">= 600k/s", "notify")
   else {
     rows.push({
-      measure: "events/s through `turn.events`, stdio flood (first event to last)",
+      measure: "events/s through `turn.events`, stdio flood (first delta to last event)",
       raw: `${fmt(nt.flood.raw.eventsPerSec / 1000, 0)}k/s (\`onMessage\`)`,
       sdk: `${fmt(nt.flood.sdk.eventsPerSec / 1000, 0)}k/s`,
       target: ">= 600k/s",

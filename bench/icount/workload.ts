@@ -52,11 +52,38 @@ const codexEnv = JSON.parse(process.env.ICOUNT_CODEX_ENV ?? "{}") as Record<stri
  * own, outside the phases (`--expose-gc` is set by the driver).
  */
 const gc = (globalThis as { gc?: () => void }).gc
-const mark = () => {
+const mark = (between?: () => void) => {
   NodeOs.hostname()
+  between?.()
   gc?.()
   NodeOs.hostname()
 }
+
+/**
+ * Timers stand still during the phases. A timer that fires every T ms of wall time (the
+ * client's request-deadline sweeper wakes every 100 ms) costs instructions in proportion to how
+ * long a phase takes, and under callgrind, on a loaded machine, a phase takes 50-200 times as long
+ * as natively: the count would follow the machine's load. The SDK side's Clock is this one:
+ * times are the default clock's, and sleeps are real timers except between `pause()` and
+ * `resume()` (called inside the markers, outside the phases), when no timer is armed; a sleep
+ * due in that time ends at `resume()`. The raw client arms no timers.
+ */
+const pausable = {
+  paused: false,
+  pending: new Set<{ at: number; wake: () => void; timer: ReturnType<typeof setTimeout> | undefined }>(),
+  pause() {
+    this.paused = true
+    for (const entry of this.pending) {
+      clearTimeout(entry.timer)
+      entry.timer = undefined
+    }
+  },
+  resume() {
+    this.paused = false
+    for (const entry of this.pending) entry.timer = setTimeout(entry.wake, Math.max(0, entry.at - Date.now()))
+  }
+}
+
 const tmp = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "effect-codex-icount-"))
 const cleanup = () => NodeFs.rmSync(tmp, { recursive: true, force: true })
 
@@ -87,11 +114,11 @@ const turnText = (workload: Workload, n: number | "warm-up") =>
 type RunStep = (step: Step) => Promise<[number, number]>
 
 const phases = async (step: Step, runPhase: (n: number) => Promise<number>): Promise<[number, number]> => {
-  mark()
+  mark(() => pausable.pause())
   const small = await runPhase(step.small)
   mark()
   const large = await runPhase(step.large)
-  mark()
+  mark(() => pausable.resume())
   return [small, large]
 }
 
@@ -144,7 +171,37 @@ const rawStep: RunStep = async (step) => {
 
 const sdkStep = async (): Promise<RunStep> => {
   const { NodeServices } = await import("@effect/platform-node")
-  const { Context, Effect, Exit, Layer, Scope, Stream } = await import("effect")
+  const { Clock, Context, Duration, Effect, Exit, Layer, Scope, Stream } = await import("effect")
+  const base = Clock.Clock.defaultValue()
+  const clock: import("effect").Clock.Clock = {
+    currentTimeMillisUnsafe: () => base.currentTimeMillisUnsafe(),
+    currentTimeMillis: base.currentTimeMillis,
+    currentTimeNanosUnsafe: () => base.currentTimeNanosUnsafe(),
+    currentTimeNanos: base.currentTimeNanos,
+    monotonicTimeNanosUnsafe: () => base.monotonicTimeNanosUnsafe(),
+    monotonicTimeNanos: base.monotonicTimeNanos,
+    sleep: (duration) => {
+      const millis = Duration.toMillis(duration)
+      if (millis <= 0 || !Number.isFinite(millis)) return base.sleep(duration)
+      return Effect.callback<void>((resume) => {
+        const entry = {
+          at: Date.now() + millis,
+          wake: () => {
+            pausable.pending.delete(entry)
+            resume(Effect.void)
+          },
+          timer: undefined as ReturnType<typeof setTimeout> | undefined
+        }
+        pausable.pending.add(entry)
+        if (!pausable.paused) entry.timer = setTimeout(entry.wake, millis)
+        return Effect.sync(() => {
+          clearTimeout(entry.timer)
+          pausable.pending.delete(entry)
+        })
+      })
+    }
+  }
+  const run = <A, E>(effect: import("effect").Effect.Effect<A, E>) => Effect.runPromise(Effect.provideService(effect, Clock.Clock, clock))
   // A variable specifier: type-checking must not need the build; the types are the source's.
   const dist = pathToFileURL(NodePath.join(import.meta.dirname, "..", "..", "dist", "index.js")).href
   const { AppServer, AppServerClient: { AppServerClient }, Codex } = (await import(dist)) as typeof import("../../src/index.ts")
@@ -157,14 +214,18 @@ const sdkStep = async (): Promise<RunStep> => {
       model = await startModel([WARMUP_TURN, step.small, step.large])
       options = { codexHome: model.options.codexHome, config: OFFLINE_CONFIG }
     } else options = { codexHome: tmp, config: OFFLINE_CONFIG }
-    const layer = Codex.layer.pipe(Layer.provideMerge(AppServer.layer(options)), Layer.provide(NodeServices.layer))
+    const layer = Codex.layer.pipe(
+      Layer.provideMerge(AppServer.layer(options)),
+      Layer.provide(NodeServices.layer),
+      Layer.provide(Layer.succeed(Clock.Clock, clock))
+    )
     const scope = Effect.runSync(Scope.make())
     try {
-      const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
+      const context = await run(Layer.buildWithScope(layer, scope))
       if (workload === "model/list" || workload === "thread/loaded/list") {
         const client = Context.get(context, AppServerClient)
         const requests = (n: number) =>
-          Effect.runPromise(Effect.gen(function*() {
+          run(Effect.gen(function*() {
             for (let i = 0; i < n; i++) yield* client.request(workload, {})
             return n
           }))
@@ -172,9 +233,9 @@ const sdkStep = async (): Promise<RunStep> => {
         return await phases(step, requests)
       }
       const codex = Context.get(context, Codex.Codex)
-      const thread = await Effect.runPromise(codex.startThread({ cwd: tmp }))
+      const thread = await run(codex.startThread({ cwd: tmp }))
       const runTurn = (n: number | "warm-up") =>
-        Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+        run(Effect.scoped(Effect.gen(function*() {
           const turn = yield* thread.turn(turnText(workload, n))
           let deltas = 0
           yield* turn.events.pipe(Stream.runForEach((event) =>
@@ -187,7 +248,7 @@ const sdkStep = async (): Promise<RunStep> => {
       await runTurn("warm-up")
       return await phases(step, runTurn)
     } finally {
-      await Effect.runPromise(Scope.close(scope, Exit.void))
+      await run(Scope.close(scope, Exit.void))
       model?.stop()
     }
   }
