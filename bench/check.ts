@@ -86,6 +86,7 @@ const main = async (): Promise<number> => {
       const key = `${row.workload} ${row.side}`
       samples.set(key, [...(samples.get(key) ?? []), row.perItem])
     }
+    log(`  run ${r + 1}: ${rows.map((row) => `${row.workload} ${row.side} ${Math.round(row.perItem)}`).join(", ")}`)
   }
   const value = (workload: Workload, side: "sdk" | "raw") => median(samples.get(`${workload} ${side}`)!)
   const spread = (workload: Workload, side: "sdk" | "raw") => {
