@@ -77,7 +77,15 @@ const main = async () => {
     for (const section of selected) {
       log(`[${section.id}] ${section.title}`)
       const t0 = performance.now()
-      const result = await section.run(ctx)
+      // A failing section is reported as such; the others' results are still written.
+      const result: SectionResult = await section.run(ctx).catch((error: unknown) => {
+        log(`[${section.id}] failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
+        return {
+          markdown: `_failed: ${String(error instanceof Error ? error.message : error).split("\n")[0]}_`,
+          data: { error: String(error) },
+          targets: [{ name: `${section.id}: section ran`, value: Number.NaN, target: "ran", pass: false }]
+        }
+      })
       results.push({ section, result, seconds: Math.round((performance.now() - t0) / 100) / 10 })
     }
   } finally {

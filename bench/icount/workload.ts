@@ -119,7 +119,9 @@ const floodExecutable = (): string => fakeFloodExecutable(tmp)
 
 /** Starts modelServer.ts (one model request per turn: warm-up, then the phases); resolves with the options pointing codex at it, and a stopper. */
 const startModel = async (deltas: ReadonlyArray<number>) => {
-  const child = spawn(process.execPath, [NodePath.join(import.meta.dirname, "modelServer.ts"), ...deltas.map(String)], {
+  // A deep stack: LocalModel writes an undelayed SSE answer by recursion, two calls per frame, and
+  // 5,000 frames can overflow the default 984 KB (the main thread has 8 MB).
+  const child = spawn(process.execPath, ["--stack-size=7000", NodePath.join(import.meta.dirname, "modelServer.ts"), ...deltas.map(String)], {
     stdio: ["pipe", "pipe", "inherit"]
   })
   const line = await new Promise<string>((resolve, reject) => {
