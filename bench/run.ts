@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the SDK against a minimal raw JSON-RPC client, same codex binary, offline.
  *
- * Usage: node bench/run.ts [--quick] [--only=overhead,throughput,startup,events,turns,import,memory,icount]
+ * Usage: node bench/run.ts [--quick] [--only=overhead,throughput,startup,events,notify,turns,pool,import,memory,icount]
  *                          [--samples=N] [--rounds=N] [--startup-samples=N] [--out=DIR]
  *
  * Prints a Markdown report on stdout (progress goes to stderr) and writes
@@ -16,6 +16,7 @@ import { type BenchConfig, type BenchContext, homeFactory, machineInfo, type Sec
 import { icount } from "./icount.ts"
 import { importCost } from "./importCost.ts"
 import { memory } from "./memory.ts"
+import { notifications } from "./notifications.ts"
 import { overhead } from "./overhead.ts"
 import { cluster } from "./cluster.ts"
 import { pool } from "./pool.ts"
@@ -26,12 +27,24 @@ import { turns } from "./turns.ts"
 
 /**
  * The sections, in run order: request overhead, throughput at 64 in flight, startup, the event
- * pipeline (`events`), turn latency (`turns`), concurrent turns over `CodexPool` (`pool`), cold
+ * pipeline (`events`), CPU per notification on real pipes (`notify`: stdio flood, real codex turn), turn latency (`turns`), concurrent turns over `CodexPool` (`pool`), cold
  * import (`import`), memory of one connection (`memory`) and instruction counts under callgrind
  * (`icount`, a few minutes; skipped without valgrind). Each is a `Section` (bench/harness.ts) in
  * its own bench/<name>.ts; add new ones here.
  */
-const SECTIONS: ReadonlyArray<Section> = [overhead, throughput, startup, events, turns, pool, cluster, importCost, memory, icount]
+const SECTIONS: ReadonlyArray<Section> = [
+  overhead,
+  throughput,
+  startup,
+  events,
+  notifications,
+  turns,
+  pool,
+  cluster,
+  importCost,
+  memory,
+  icount
+]
 
 const { values } = parseArgs({
   options: {
@@ -77,7 +90,15 @@ const main = async () => {
     for (const section of selected) {
       log(`[${section.id}] ${section.title}`)
       const t0 = performance.now()
-      const result = await section.run(ctx)
+      // A failing section is reported as such; the others' results are still written.
+      const result: SectionResult = await section.run(ctx).catch((error: unknown) => {
+        log(`[${section.id}] failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
+        return {
+          markdown: `_failed: ${String(error instanceof Error ? error.message : error).split("\n")[0]}_`,
+          data: { error: String(error) },
+          targets: [{ name: `${section.id}: section ran`, value: Number.NaN, target: "ran", pass: false }]
+        }
+      })
       results.push({ section, result, seconds: Math.round((performance.now() - t0) / 100) / 10 })
     }
   } finally {

@@ -18,12 +18,31 @@
  * read returns), which the workloads keep stable: requests are sequential, and a flood is written
  * in one go, so the reader sees full pipe buffers.
  */
-import { execFile, execFileSync } from "node:child_process"
+import { execFile, execFileSync, spawnSync } from "node:child_process"
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import { codexBinary } from "../harness.ts"
 import type { Workload } from "./plan.ts"
+
+/**
+ * V8 may emit these instruction-set extensions when the CPU has them; all off, so the JIT emits
+ * the x86-64 baseline (SSE2) on every machine and the code measured does not depend on the CPU.
+ */
+export const CPU_FLAGS: ReadonlyArray<string> = [
+  "--no-enable-sse3",
+  "--no-enable-ssse3",
+  "--no-enable-sse4-1",
+  "--no-enable-sse4-2",
+  "--no-enable-sahf",
+  "--no-enable-avx",
+  "--no-enable-avx2",
+  "--no-enable-fma3",
+  "--no-enable-bmi1",
+  "--no-enable-bmi2",
+  "--no-enable-lzcnt",
+  "--no-enable-popcnt"
+]
 
 /** Node flags of the measured process; see the module comment. */
 export const NODE_FLAGS: ReadonlyArray<string> = [
@@ -34,8 +53,26 @@ export const NODE_FLAGS: ReadonlyArray<string> = [
   "--max-semi-space-size=16",
   "--min-semi-space-size=16",
   "--hash-seed=1",
-  "--random-seed=1"
+  "--random-seed=1",
+  ...CPU_FLAGS
 ]
+
+/**
+ * The whole environment of the measured process (nothing is inherited: NODE_OPTIONS, a long PATH
+ * or locale variables of the machine running the check would change what Node does or how long
+ * its `getenv` scans are). The libraries that pick a SIMD implementation at run time (glibc's
+ * string functions, simdutf and simdjson inside Node) are pinned to their baseline ones, like V8
+ * by CPU_FLAGS. `home` is a fresh temp dir (same length on every run).
+ */
+export const measuredEnv = (home: string, extra: Record<string, string>): Record<string, string> => ({
+  PATH: "/usr/local/bin:/usr/bin:/bin",
+  HOME: home,
+  TMPDIR: "/tmp",
+  SIMDUTF_FORCE_IMPLEMENTATION: "fallback",
+  SIMDJSON_FORCE_IMPLEMENTATION: "fallback",
+  GLIBC_TUNABLES: "glibc.cpu.hwcaps=-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX2,-AVX,-FMA,-BMI1,-BMI2,-LZCNT,-MOVBE,-POPCNT,-SSE4_2,-SSE4_1,-SSSE3,-ERMS,-FSRM,-RTM,-XSAVE,-XSAVEC",
+  ...extra
+})
 
 export const VALGRIND = "/usr/bin/valgrind"
 
@@ -79,6 +116,18 @@ export interface PerItem {
 /** Whether callgrind can run here (`/usr/bin/valgrind` from Debian's valgrind package). */
 export const valgrindAvailable = (): boolean => NodeFs.existsSync(VALGRIND)
 
+/**
+ * What the measured process sees of the CPU: valgrind does not pass the host's CPUID through but
+ * presents one of a few fixed models chosen by the host's capabilities (this line, e.g.
+ * `amd64-cx16-lzcnt-rdtscp-sse3-ssse3-avx-avx2-bmi-f16c-rdrand-rdseed` on any AVX2 host; it
+ * never shows AVX-512). Recorded in the baseline; with CPU_FLAGS and measuredEnv's pins the
+ * counts should not depend on it, and the check says when it differs.
+ */
+export const valgrindHwcaps = (): string => {
+  const log = spawnSync(VALGRIND, ["-v", "--tool=none", "/bin/true"], { encoding: "utf8" }).stderr
+  return /Arch and hwcaps: (.*)$/m.exec(log)?.[1]?.trim() ?? "unknown"
+}
+
 /** The instruction total of a callgrind output file (its `totals:` or `summary:` line). */
 export const parseTotal = (text: string): number => {
   const match = /^(?:totals|summary):\s+(\d+)/m.exec(text)
@@ -98,7 +147,13 @@ export const runSide = async (
   side: "sdk" | "raw",
   steps: ReadonlyArray<{ readonly workload: Workload } & Sizes>,
   nodeFlags: ReadonlyArray<string> = NODE_FLAGS
-): Promise<{ readonly phases: Array<[Phase, Phase]>; readonly instructions: number; readonly seconds: number }> => {
+): Promise<{
+  readonly phases: Array<[Phase, Phase]>
+  readonly instructions: number
+  /** Per step: instructions outside its two phases (start-up or the previous step's teardown, setup, warm-up, forced GCs). */
+  readonly outside: Array<number>
+  readonly seconds: number
+}> => {
   const { bin, env } = codexBinary()
   const dir = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "effect-codex-callgrind-"))
   const out = NodePath.join(dir, "callgrind.out")
@@ -121,7 +176,7 @@ export const runSide = async (
           plan
         ],
         {
-          env: { ...process.env, ICOUNT_CODEX_BIN: bin, ICOUNT_CODEX_ENV: JSON.stringify(env) },
+          env: measuredEnv(dir, { ICOUNT_CODEX_BIN: bin, ICOUNT_CODEX_ENV: JSON.stringify(env) }),
           maxBuffer: 16 * 1024 * 1024
         },
         (error, stdout, stderr) => {
@@ -138,7 +193,11 @@ export const runSide = async (
     const part = (k: number) => parseTotal(NodeFs.readFileSync(`${out}.${k}`, "utf8"))
     const total = parts.reduce((acc, f) => acc + parseTotal(NodeFs.readFileSync(NodePath.join(dir, f), "utf8")), 0) +
       parseTotal(NodeFs.readFileSync(out, "utf8"))
+    const last = parseTotal(NodeFs.readFileSync(out, "utf8"))
     return {
+      outside: steps.map((_, j) =>
+        part(6 * j + 1) + part(6 * j + 2) + part(6 * j + 4) + part(6 * j + 6) + (j === steps.length - 1 ? last : 0)
+      ),
       phases: steps.map((s, j) => [
         { n: s.small, instructions: part(6 * j + 3), items: items[j]![0] },
         { n: s.large, instructions: part(6 * j + 5), items: items[j]![1] }
@@ -160,7 +219,9 @@ export const measure = async (
   const steps = workloads.map((workload) => ({ workload, ...sizes[workload]! }))
   const [raw, sdk] = await Promise.all((["raw", "sdk"] as const).map(async (side) => {
     const result = await runSide(side, steps)
-    log(`  callgrind ${side}: ${result.instructions} instructions in all, ${result.seconds} s`)
+    log(`  callgrind ${side}: ${(result.instructions / 1e9).toFixed(2)} G instructions in all, ${result.seconds} s; outside the phases: ${
+      steps.map((s, j) => `${s.workload} ${(result.outside[j]! / 1e9).toFixed(2)} G`).join(", ")
+    }`)
     return result
   }))
   const rows = (["raw", "sdk"] as const).flatMap((side) =>
