@@ -260,4 +260,16 @@ describe("LocalModel (real codex binary)", () => {
       assert.include(config, `base_url = "${model.url}"`)
       assert.include(config, `approval_policy = "on-request"`)
     }).pipe(Effect.provide(LocalModel.layer([], { approvalPolicy: "on-request" }))))
+
+  it.live("LocalModel streams 20,000 undelayed deltas (one loop, no call per frame)", () =>
+    Effect.gen(function*() {
+      const deltas = Array.from({ length: 20_000 }, (_, i) => `d${i} `)
+      const model = yield* LocalModel.make([LocalModel.text(deltas.join(""), { deltas })])
+      const { status, text } = yield* post(model.url)
+      assert.strictEqual(status, 200)
+      const frames = text.split("\n\n").filter((frame) => frame.includes("response.output_text.delta"))
+      assert.strictEqual(frames.length, 20_000)
+      assert.include(frames[19_999], "d19999 ")
+      assert.include(text, "response.completed")
+    }))
 })

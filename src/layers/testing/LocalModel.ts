@@ -892,25 +892,29 @@ export const make = Effect.fn("LocalModel.make")(
       }
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
       res.flushHeaders()
+      const finish = () => {
+        if (step.end !== "hang") res.end()
+      }
+      // undelayed: every frame in one loop (a frame per call would nest a call per frame)
+      if (step.chunkDelay <= 0) {
+        for (const frame of frames) {
+          if (res.destroyed) return
+          res.write(encodeFrame(frame))
+        }
+        return finish()
+      }
       let i = 0
       const next = () => {
         if (res.destroyed) return
-        if (i < frames.length) {
-          res.write(encodeFrame(frames[i++]!))
-          schedule()
-        } else if (step.end !== "hang") {
-          res.end()
-        }
-      }
-      const schedule = () => {
-        if (step.chunkDelay <= 0) return next()
+        if (i === frames.length) return finish()
+        res.write(encodeFrame(frames[i++]!))
         const timer = setTimeout(() => {
           timers.delete(timer)
           next()
         }, step.chunkDelay)
         timers.add(timer)
       }
-      schedule()
+      next()
     }
 
     const answer = (res: Http.ServerResponse, request: RecordedRequest, step: Step) => {
