@@ -535,8 +535,9 @@ export const make = Effect.fnUntraced(function*(
     }),
     Effect.forkScoped
   )
-  // One sweeper checks every deadline, on the Clock (so TestClock drives it).
-  yield* Effect.sleep(SWEEP_INTERVAL).pipe(
+  // One sweeper checks every deadline, on the Clock (so TestClock drives it), only while a request is pending.
+  yield* inFlight.busy.pipe(
+    Effect.andThen(Effect.sleep(SWEEP_INTERVAL)),
     Effect.andThen(Effect.sync(() => inFlight.sweep())),
     Effect.forever,
     Effect.forkScoped

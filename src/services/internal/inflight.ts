@@ -6,7 +6,8 @@
  * This is the hot path of every request, so it is plain mutable state driven
  * by callbacks: a request costs one `Effect.callback`, no fiber, no timer of
  * its own (one sweeper checks every deadline on the `Clock`, so `TestClock`
- * drives timeouts in tests).
+ * drives timeouts in tests; it waits on {@link InFlight.busy} while nothing is
+ * pending, so an idle connection wakes nobody).
  *
  * A deadline counts from the call, not from the send: a request that waits
  * for a window slot behind a silent server still fails within its timeout.
@@ -39,6 +40,7 @@ export class InFlight {
   private count = 0
   private nextId = 1
   private failure: CodexError.CodexError | undefined = undefined
+  private onBusy: (() => void) | undefined = undefined
   private readonly max: number
   private readonly offer: (line: string) => boolean
   private readonly now: () => number
@@ -66,6 +68,11 @@ export class InFlight {
       const entry: Entry = { method, encode, resume, deadline: this.now() + timeoutMs, id: 0, state: "queued" }
       if (this.count < this.max) this.start(entry)
       else this.queue.push(entry)
+      if (this.onBusy !== undefined) {
+        const wake = this.onBusy
+        this.onBusy = undefined
+        wake()
+      }
       return Effect.sync(() => this.cancel(entry))
     })
   }
@@ -118,6 +125,20 @@ export class InFlight {
       entry.resume(Effect.fail(error))
     }
   }
+
+  /** Nothing sent and unanswered, nothing queued: no deadline to watch. */
+  get idle(): boolean {
+    return this.count === 0 && this.head === this.queue.length
+  }
+
+  /** Waits until a request is pending (at once if one is; never once the connection ended). */
+  readonly busy: Effect.Effect<void> = Effect.callback<void>((resume) => {
+    if (!this.idle && this.failure === undefined) return resume(Effect.void)
+    this.onBusy = () => resume(Effect.void)
+    return Effect.sync(() => {
+      this.onBusy = undefined
+    })
+  })
 
   /** How many requests are sent and not answered. */
   get size(): number {
