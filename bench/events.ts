@@ -19,27 +19,7 @@ import { fmt, forceGc, type Section, table, type TargetCheck } from "./harness.t
 const THREAD_ID = P.uuid("8", 1)
 const TURN_ID = P.uuid("9", 1)
 
-const threadState: P.ThreadState = {
-  id: THREAD_ID,
-  seq: 0,
-  updatedSeq: 0,
-  cwd: "/tmp",
-  name: null,
-  preview: "",
-  ephemeral: false,
-  forkedFromId: null,
-  model: P.DEFAULT_MODEL,
-  modelProvider: P.DEFAULT_MODEL_PROVIDER,
-  approvalPolicy: "never",
-  sandbox: P.sandboxPolicy("read-only"),
-  createdAt: 0,
-  updatedAt: 0,
-  archived: false,
-  loaded: true,
-  turns: [],
-  active: undefined,
-  usage: { input: 0, cached: 0, output: 0, reasoning: 0 }
-}
+const threadState = P.idleThread(THREAD_ID)
 
 const floodLines = (n: number): ReadonlyArray<string> => {
   const lines: Array<string> = [

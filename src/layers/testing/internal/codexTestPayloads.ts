@@ -109,6 +109,32 @@ export interface ThreadState {
   readonly usage: { input: number; cached: number; output: number; reasoning: number }
 }
 
+/**
+ * A loaded thread with no turn, in `/tmp`, on the default model, approvals `never`: what a fake
+ * app-server outside CodexTest (benches, client tests) answers `thread/start` with.
+ */
+export const idleThread = (id: string): ThreadState => ({
+  id,
+  seq: 0,
+  updatedSeq: 0,
+  cwd: "/tmp",
+  name: null,
+  preview: "",
+  ephemeral: false,
+  forkedFromId: null,
+  model: DEFAULT_MODEL,
+  modelProvider: DEFAULT_MODEL_PROVIDER,
+  approvalPolicy: "never",
+  sandbox: sandboxPolicy("read-only"),
+  createdAt: 0,
+  updatedAt: 0,
+  archived: false,
+  loaded: true,
+  turns: [],
+  active: undefined,
+  usage: { input: 0, cached: 0, output: 0, reasoning: 0 }
+})
+
 /** The protocol record of a thread. */
 export const threadRecord = (
   thread: ThreadState,
