@@ -26,8 +26,8 @@ import { Cause, ChildProcessSpawner, Clock, Duration, Effect, Exit, Layer } from
 import * as Fiber from "effect/Fiber"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import type { ChildProcess } from "node:child_process"
-import * as DiagnosticsChannel from "node:diagnostics_channel"
 import * as AppServer from "../../layers/AppServer.ts"
+import * as Stdio from "../../layers/internal/stdioLines.ts"
 import * as CodexError from "../../schema/CodexError.ts"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"
 import * as Approvals from "../../services/Approvals.ts"
@@ -161,31 +161,26 @@ const watchedSpawner = Layer.effect(
   Effect.gen(function*() {
     const inner = yield* ChildProcessSpawner.ChildProcessSpawner
     return ChildProcessSpawner.make((command) =>
-      Effect.suspend(() => {
-        const seen: Array<ChildProcess> = []
-        const onChild = (message: unknown) => void seen.push((message as { readonly process: ChildProcess }).process)
-        DiagnosticsChannel.subscribe("child_process", onChild)
-        return inner.spawn(command).pipe(
-          Effect.ensuring(Effect.sync(() => DiagnosticsChannel.unsubscribe("child_process", onChild))),
-          Effect.tap((handle) =>
-            Effect.sync(() => {
-              // other code may spawn meanwhile: ours is the one with this pid
-              const child = seen.find((candidate) => candidate.pid === handle.pid)
-              if (child === undefined) return
-              if (!exitHookInstalled) {
-                exitHookInstalled = true
-                process.on("exit", killAll)
-              }
-              children.add(child)
-              child.once("exit", () => children.delete(child))
-              unrefHandle(child)
-              unrefHandle(child.stdin)
-              unrefHandle(child.stdout)
-              unrefHandle(child.stderr)
-            })
-          )
-        )
-      })
+      Stdio.withSpawnedChildren(inner.spawn(command)).pipe(
+        Effect.tap(([handle, seen]) =>
+          Effect.sync(() => {
+            // other code may spawn meanwhile: ours is the one with this pid
+            const child = seen.find((candidate) => candidate.pid === handle.pid)
+            if (child === undefined) return
+            if (!exitHookInstalled) {
+              exitHookInstalled = true
+              process.on("exit", killAll)
+            }
+            children.add(child)
+            child.once("exit", () => children.delete(child))
+            unrefHandle(child)
+            unrefHandle(child.stdin)
+            unrefHandle(child.stdout)
+            unrefHandle(child.stderr)
+          })
+        ),
+        Effect.map(([handle]) => handle)
+      )
     )
   })
 ).pipe(Layer.provide(NodeServices.layer))
