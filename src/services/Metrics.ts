@@ -1,6 +1,6 @@
 /**
  * The SDK's metrics, as effect `Metric`s: turns, their duration and tokens,
- * requests in flight, overload retries and approvals.
+ * compactions, requests in flight, overload retries and approvals.
  *
  * They are updated where things happen and live in the `Metric.MetricRegistry`
  * of the program (effect's default registry unless one is provided), so any
@@ -25,7 +25,6 @@
  * })
  * ```
  *
- * @stability unstable
  * @stability unstable
  * @since 0.1.0
  */
@@ -79,37 +78,62 @@ export const turnDuration: Metric.Histogram<Duration.Duration> = Metric.timer("c
 })
 
 /**
- * Input tokens of turns, cached ones included (the growth of the thread's
- * token total during each turn), by `codex.model`.
+ * Compactions that ran (`thread.compact`: the compaction turn codex ran for
+ * it ended), by `codex.turn.status` (`completed`, `interrupted`, `failed`).
+ * They are not turns here: {@link turnsStarted} and the turn counters count
+ * only the turns `turn/start` started.
+ *
+ * @category compactions
+ * @since 0.1.0
+ */
+export const compactions: Metric.Counter<number> = Metric.counter("codex.compactions", {
+  description: "Compactions (thread.compact) that ended, by codex.turn.status",
+  incremental: true
+})
+
+/**
+ * How long compactions took, in milliseconds (codex's own `durationMs`, else
+ * as measured by the client), by `codex.turn.status`.
+ *
+ * @category compactions
+ * @since 0.1.0
+ */
+export const compactionDuration: Metric.Histogram<Duration.Duration> = Metric.timer("codex.compaction.duration", {
+  description: "Compaction duration, by codex.turn.status"
+})
+
+/**
+ * Input tokens of turns and compactions, cached ones included (the growth of
+ * the thread's token total during each), by `codex.model`.
  *
  * @category tokens
  * @since 0.1.0
  */
 export const inputTokens: Metric.Counter<number> = Metric.counter("codex.tokens.input", {
-  description: "Input tokens used by turns (cached included), by codex.model",
+  description: "Input tokens used by turns and compactions (cached included), by codex.model",
   incremental: true
 })
 
 /**
  * The part of {@link inputTokens} served from the model's prompt cache, by
- * `codex.model`.
+ * `codex.model` (turns and compactions).
  *
  * @category tokens
  * @since 0.1.0
  */
 export const cachedInputTokens: Metric.Counter<number> = Metric.counter("codex.tokens.cached_input", {
-  description: "Cached input tokens used by turns, by codex.model",
+  description: "Cached input tokens used by turns and compactions, by codex.model",
   incremental: true
 })
 
 /**
- * Output tokens of turns, reasoning included, by `codex.model`.
+ * Output tokens of turns and compactions, reasoning included, by `codex.model`.
  *
  * @category tokens
  * @since 0.1.0
  */
 export const outputTokens: Metric.Counter<number> = Metric.counter("codex.tokens.output", {
-  description: "Output tokens used by turns (reasoning included), by codex.model",
+  description: "Output tokens used by turns and compactions (reasoning included), by codex.model",
   incremental: true
 })
 

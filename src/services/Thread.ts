@@ -27,6 +27,7 @@ import type * as TurnResult from "../streams/TurnResult.ts"
 import type * as CodexTool from "./CodexTool.ts"
 import type * as History from "./internal/history.ts"
 import * as Review from "./internal/review.ts"
+import * as Telemetry from "./internal/telemetry.ts"
 import * as Turn from "./Turn.ts"
 
 /**
@@ -292,22 +293,32 @@ export const make = (session: Session, info: Protocol.Thread): Thread => {
     // compaction as a turn of its own; a `turn/start` sent meanwhile fails
     // ("ActiveTurnNotSteerable { turn_kind: Compact }"). So `compact` waits for
     // that turn to end (it fails with TurnFailed if the compaction fails, and
-    // interrupting it interrupts the compaction turn, as for `run`).
-    compact: subscribed.pipe(Effect.andThen(Effect.suspend(() => {
-      session.router.beginStart(threadId)
-      return session.client.request("thread/compact/start", { threadId }).pipe(
-        // Option.none: codex started no compaction turn, nothing to wait for
-        Effect.andThen(session.router.awaitUnclaimed(threadId).pipe(Effect.timeoutOption(COMPACT_START_TIMEOUT))),
-        Effect.ensuring(Effect.sync(() => session.router.endStart(threadId)))
+    // interrupting it interrupts the compaction turn, as for `run`). Its span
+    // is the compaction's, as a Turn span is a turn's: the turn id, status and
+    // token usage (and the metrics) come from that turn.
+    compact: Effect.suspend(() => {
+      const current = model
+      return subscribed.pipe(
+        Effect.andThen(Effect.suspend(() => {
+          session.router.beginStart(threadId)
+          return session.client.request("thread/compact/start", { threadId }).pipe(
+            // Option.none: codex started no compaction turn, nothing to wait for
+            Effect.andThen(session.router.awaitUnclaimed(threadId).pipe(Effect.timeoutOption(COMPACT_START_TIMEOUT))),
+            Effect.ensuring(Effect.sync(() => session.router.endStart(threadId)))
+          )
+        })),
+        // `result` sends turn/interrupt if the fiber is interrupted while it waits
+        Effect.flatMap((state) =>
+          state._tag === "None" ? Effect.void : Telemetry.trackCompaction(state.value, current).pipe(
+            Effect.andThen(Turn.make(session, state.value, Turn.DEFAULT_INTERRUPT_TIMEOUT).result)
+          )
+        ),
+        Effect.asVoid,
+        Effect.withSpan("Thread.compact", {
+          attributes: current === undefined ? attributes : { ...attributes, "codex.model": current }
+        })
       )
-    }))).pipe(
-      // `result` sends turn/interrupt if the fiber is interrupted while it waits
-      Effect.flatMap((state) =>
-        state._tag === "None" ? Effect.void : Turn.make(session, state.value, Turn.DEFAULT_INTERRUPT_TIMEOUT).result
-      ),
-      Effect.asVoid,
-      Effect.withSpan("Thread.compact")
-    ),
+    }),
     fork: (options) => session.forkThread(threadId, options),
     archive: session.archiveThread(threadId),
     review: (target, options = {}) =>

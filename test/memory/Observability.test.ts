@@ -214,6 +214,70 @@ describe("turn spans", () => {
   })
 })
 
+describe("compaction spans", () => {
+  it.effect("Thread.compact is the compaction's span: thread and turn ids, model, status and usage; counted as a compaction, not a turn", () => {
+    const { named, one, tracer } = recording()
+    return Effect.gen(function*() {
+      const thread = yield* Codex.startThread({ model: "gpt-5.4" })
+      yield* thread.run("one")
+      yield* thread.compact.pipe(Effect.withSpan("program"))
+      const [turn, compaction] = yield* CodexTest.turns
+      assert.strictEqual(compaction!.step, "compaction")
+      const span = one("Thread.compact")
+      assert.strictEqual(parentOf(span)?.spanId, one("program").spanId)
+      assert.strictEqual(span.status._tag, "Ended")
+      assert.isTrue(span.status._tag === "Ended" && span.status.exit._tag === "Success")
+      assert.deepStrictEqual(Object.fromEntries(span.attributes), {
+        "codex.thread_id": thread.id,
+        "codex.model": "gpt-5.4",
+        "codex.turn_id": compaction!.turnId,
+        "codex.turn.status": "completed",
+        // the compaction's own growth of the thread's totals, not the totals (the turn before used as much)
+        "codex.usage.input_tokens": 100,
+        "codex.usage.cached_input_tokens": 10,
+        "codex.usage.output_tokens": 20,
+        "codex.usage.reasoning_output_tokens": 0,
+        "codex.usage.total_tokens": 120
+      })
+      assert.notStrictEqual(compaction!.turnId, turn!.turnId)
+      // the request runs inside it, and no Turn span is made for the compaction
+      const request = named("AppServerClient.request").find((s) => s.attributes.get("codex.method") === "thread/compact/start")!
+      assert.strictEqual(parentOf(request)?.spanId, span.spanId)
+      assert.deepStrictEqual(named("Turn").map((s) => s.attributes.get("codex.turn_id")), [turn!.turnId])
+
+      assert.strictEqual(yield* count(Metrics.compactions, { "codex.turn.status": "completed" }), 1)
+      const durations = yield* Metric.value(
+        Metric.withAttributes(Metrics.compactionDuration, { "codex.turn.status": "completed" })
+      )
+      assert.strictEqual(durations.count, 1)
+      assert.strictEqual(yield* count(Metrics.turnsStarted), 1)
+      assert.strictEqual(yield* count(Metrics.turnsCompleted, { "codex.turn.status": "completed" }), 1)
+      // tokens: the turn's and the compaction's, by the thread's model
+      const byModel = { "codex.model": "gpt-5.4" }
+      assert.strictEqual(yield* count(Metrics.inputTokens, byModel), 200)
+      assert.strictEqual(yield* count(Metrics.cachedInputTokens, byModel), 20)
+      assert.strictEqual(yield* count(Metrics.outputTokens, byModel), 40)
+    }).pipe(withCodexTest(tracer, [CodexTest.reply("1")], { requestSpans: true }))
+  })
+
+  it.effect("a compaction runs on the thread's model: the thread's own, then the one a turn set", () => {
+    const { named, tracer } = recording()
+    return Effect.gen(function*() {
+      const thread = yield* Codex.startThread()
+      yield* thread.compact
+      yield* thread.run("one", { model: "gpt-5.4-mini" })
+      yield* thread.compact
+      const [first, second] = named("Thread.compact")
+      assert.strictEqual(thread.info.model, "mock-model")
+      assert.strictEqual(first!.attributes.get("codex.model"), "mock-model")
+      assert.strictEqual(second!.attributes.get("codex.model"), "gpt-5.4-mini")
+      assert.strictEqual(yield* count(Metrics.compactions, { "codex.turn.status": "completed" }), 2)
+      assert.strictEqual(yield* count(Metrics.outputTokens, { "codex.model": "mock-model" }), 20)
+      assert.strictEqual(yield* count(Metrics.outputTokens, { "codex.model": "gpt-5.4-mini" }), 40)
+    }).pipe(withCodexTest(tracer, [CodexTest.reply("1")]))
+  })
+})
+
 describe("steered turns", () => {
   it.effect("a turn/start that codex answers with the active turn (it steers it) counts one turn", () => {
     const { named, tracer } = recording()

@@ -2,7 +2,8 @@
  * Traces and metrics end to end: the real codex on a LocalModel, exported with effect's OTLP layers
  * (`Otlp.layerJson` over `FetchHttpClient`) to a small OTLP/HTTP receiver on 127.0.0.1, to which codex's
  * own `[otel]` trace exporter sends as well. One trace must hold the program's span, `Codex.startThread`,
- * `Thread.run`, the turn, the approval and the request spans, with codex's spans under the SDK's.
+ * `Thread.run`, the turn, the approval and the request spans, and `Thread.compact` with the compaction's
+ * turn, with codex's spans under the SDK's.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Metric } from "effect"
@@ -47,12 +48,15 @@ const eventually = (check: () => boolean, timeoutMs: number) =>
   })
 
 describe("Observability (real binary + LocalModel, OTLP/HTTP receiver on 127.0.0.1)", () => {
-  it.live("one trace: program > Codex.startThread, Thread.run > Turn > requests, Approval; codex's spans under ours; metrics", () =>
+  it.live("one trace: program > Codex.startThread, Thread.run > Turn > requests, Approval, Thread.compact; codex's spans under ours; metrics", () =>
     Effect.gen(function*() {
       const receiver = yield* OtlpReceiver.scoped
       const script = [
         LocalModel.shell("echo traced", { escalate: true, justification: "Print a word?" }),
-        LocalModel.text("It printed traced.", { usage: { input: 1200, output: 30 } })
+        LocalModel.text("It printed traced.", { usage: { input: 1200, output: 30 } }),
+        LocalModel.text("SUMMARY: printed a word", { usage: { input: 700, output: 25 } }),
+        LocalModel.text("SUMMARY: nothing yet", { usage: { input: 300, output: 10 } }),
+        LocalModel.serverError()
       ]
       const program = Effect.gen(function*() {
         const cwd = yield* LocalModel.LocalModel.use((model) =>
@@ -64,11 +68,19 @@ describe("Observability (real binary + LocalModel, OTLP/HTTP receiver on 127.0.0
         )
         const thread = yield* Codex.startThread({ cwd })
         const result = yield* thread.run("Print a word")
+        yield* thread.compact
+        const read = yield* thread.read({ includeTurns: true })
+        // a thread without turns: codex restates no totals before the compaction's own
+        const empty = yield* Codex.startThread({ cwd })
+        yield* empty.compact
+        // a compaction that fails: its span ends with the failure
+        const failure = yield* Effect.flip(empty.compact)
+        assert.strictEqual(failure.reason._tag, "TurnFailed")
         const span = yield* Effect.currentSpan
-        return { thread, result, traceId: span.traceId }
+        return { thread, empty, result, compactionTurn: read.thread.turns[1]!, traceId: span.traceId }
       }).pipe(Effect.withSpan("observability-program"))
 
-      const { result, thread, traceId } = yield* program.pipe(
+      const { compactionTurn, empty, result, thread, traceId } = yield* program.pipe(
         Effect.provide(codex(receiver.url, script)),
         Effect.provide(exporters(receiver.url)),
         // a registry of its own: the counts below are this test's
@@ -91,13 +103,29 @@ describe("Observability (real binary + LocalModel, OTLP/HTTP receiver on 127.0.0
       const request = (method: string) => one("AppServerClient.request", (span) => span.attributes["codex.method"] === method)
 
       const root = one("observability-program")
-      const startThread = one("Codex.startThread")
       const run = one("Thread.run")
+      const startThread = one("Codex.startThread", (span) => span.startTimeUnixNano < run.startTimeUnixNano)
       const turn = one("Turn")
       const approval = one("Approval")
-      const threadStart = request("thread/start")
+      const compact = one("Thread.compact", (span) => span.attributes["codex.thread_id"] === thread.id)
+      const compactEmpty = one(
+        "Thread.compact",
+        (span) => span.attributes["codex.thread_id"] === empty.id && span.attributes["codex.turn.status"] === "completed"
+      )
+      const compactFailed = one(
+        "Thread.compact",
+        (span) => span.attributes["codex.thread_id"] === empty.id && span.attributes["codex.turn.status"] === "failed"
+      )
+      const threadStart = one(
+        "AppServerClient.request",
+        (span) => span.attributes["codex.method"] === "thread/start" && span.parentSpanId === startThread.spanId
+      )
       const turnStart = request("turn/start")
-      for (const span of [root, startThread, run, turn, approval, threadStart, turnStart]) {
+      const compactStart = one(
+        "AppServerClient.request",
+        (span) => span.attributes["codex.method"] === "thread/compact/start" && span.parentSpanId === compact.spanId
+      )
+      for (const span of [root, startThread, run, turn, approval, compact, threadStart, turnStart, compactStart]) {
         assert.strictEqual(span.traceId, traceId, `${span.name} in the program's trace`)
       }
       assert.isUndefined(root.parentSpanId)
@@ -107,6 +135,7 @@ describe("Observability (real binary + LocalModel, OTLP/HTTP receiver on 127.0.0
       assert.strictEqual(turn.parentSpanId, run.spanId)
       assert.strictEqual(turnStart.parentSpanId, turn.spanId)
       assert.strictEqual(approval.parentSpanId, turn.spanId)
+      assert.strictEqual(compact.parentSpanId, root.spanId)
 
       assert.strictEqual(turn.attributes["codex.thread_id"], thread.id)
       assert.strictEqual(turn.attributes["codex.turn_id"], result.turnId)
@@ -120,6 +149,25 @@ describe("Observability (real binary + LocalModel, OTLP/HTTP receiver on 127.0.0
       assert.strictEqual(approval.attributes["codex.method"], "item/commandExecution/requestApproval")
       assert.strictEqual(approval.attributes["codex.approval.decision"], "accept")
       assert.strictEqual(approval.attributes["codex.turn_id"], result.turnId)
+
+      // the compaction: its turn's id, status and usage (its growth of the thread's totals) on Thread.compact
+      assert.deepStrictEqual(compactionTurn.items.map((item) => item.type), ["contextCompaction"])
+      assert.strictEqual(compact.attributes["codex.thread_id"], thread.id)
+      assert.strictEqual(compact.attributes["codex.model"], "mock-model")
+      assert.strictEqual(compact.attributes["codex.turn_id"], compactionTurn.id)
+      assert.notStrictEqual(compactionTurn.id, result.turnId)
+      assert.strictEqual(compact.attributes["codex.turn.status"], "completed")
+      // the compaction's own request, not the thread's totals codex restates before it
+      assert.strictEqual(compact.attributes["codex.usage.input_tokens"], 700)
+      assert.strictEqual(compact.attributes["codex.usage.output_tokens"], 25)
+      assert.strictEqual(compact.attributes["codex.usage.total_tokens"], 725)
+      assert.isTrue(compact.startTimeUnixNano >= run.endTimeUnixNano, "after the turn")
+      assert.strictEqual(compactEmpty.attributes["codex.turn.status"], "completed")
+      assert.strictEqual(compactEmpty.attributes["codex.usage.input_tokens"], 300)
+      assert.strictEqual(compactEmpty.attributes["codex.usage.output_tokens"], 10)
+      assert.strictEqual(compactFailed.attributes["codex.error.reason"], "TurnFailed")
+      assert.strictEqual(compactFailed.statusCode, 2, "ends as an error")
+      assert.isString(compactFailed.attributes["codex.turn_id"])
 
       // codex 0.171 honours the request's `trace`: its request spans are children of ours.
       assert.isTrue(arrived, "codex exported its spans")
@@ -145,8 +193,13 @@ describe("Observability (real binary + LocalModel, OTLP/HTTP receiver on 127.0.0
       const duration = receiver.latest("codex.turn.duration", { "codex.turn.status": "completed" })
       assert.strictEqual(duration?.count, 1)
       assert.isAbove(duration!.sum!, 0)
-      assert.strictEqual(value("codex.tokens.input", { "codex.model": "mock-model" }), result.usage!.total.inputTokens)
-      assert.strictEqual(value("codex.tokens.output", { "codex.model": "mock-model" }), result.usage!.total.outputTokens)
+      // the turn's tokens and the compactions'
+      assert.strictEqual(value("codex.tokens.input", { "codex.model": "mock-model" }), result.usage!.total.inputTokens + 700 + 300)
+      assert.strictEqual(value("codex.tokens.output", { "codex.model": "mock-model" }), result.usage!.total.outputTokens + 25 + 10)
+      assert.strictEqual(value("codex.compactions", { "codex.turn.status": "completed" }), 2)
+      assert.strictEqual(receiver.latest("codex.compaction.duration", { "codex.turn.status": "completed" })?.count, 2)
+      assert.strictEqual(value("codex.compactions", { "codex.turn.status": "failed" }), 1)
+      assert.strictEqual(value("codex.turns.started"), 1, "a compaction is not a turn/start turn")
       assert.strictEqual(
         value("codex.approvals", {
           "codex.method": "item/commandExecution/requestApproval",
@@ -159,7 +212,7 @@ describe("Observability (real binary + LocalModel, OTLP/HTTP receiver on 127.0.0
       assert.isTrue(inFlight.every((point) => point.kind === "gauge" && point.value !== undefined && point.value >= 0))
       console.log(
         `trace ${traceId}: ${ours.length} SDK spans, ${codexInTrace.length} codex spans; ` +
-          `Turn ${JSON.stringify(turn.attributes)}`
+          `Turn ${JSON.stringify(turn.attributes)}; Thread.compact ${JSON.stringify(compact.attributes)}`
       )
     }), { timeout: 120_000 })
 })

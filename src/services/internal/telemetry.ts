@@ -1,7 +1,8 @@
 /**
  * Tracing and metrics plumbing, kept apart from the code it observes: the W3C
  * trace context every request carries, the turn span and the turn metrics,
- * the approval span, the requests-in-flight gauge.
+ * the compaction's attributes and metrics, the approval span, the
+ * requests-in-flight gauge.
  *
  * Costs: a request pays one context lookup for its trace context (and, under
  * a span, one string); a turn pays one span and one callback at its end;
@@ -207,41 +208,114 @@ const endTurn = (
   clock: Clock.Clock
 ): void => {
   if (openTurns.get(key) === span) openTurns.delete(key)
+  const end = endOf(state)
+  annotateEnd(span, end)
+  span.end(clock.currentTimeNanosUnsafe(), end.error === undefined ? Exit.void : Exit.fail(end.error))
+
+  if (model === undefined) return
+  Metric.withAttributes(Metrics.turnDuration, { "codex.turn.status": end.status })
+    .updateUnsafe(Duration.millis(end.durationMs), context)
+  if (end.error === undefined) {
+    Metric.withAttributes(Metrics.turnsCompleted, { "codex.turn.status": end.status }).updateUnsafe(1, context)
+  } else {
+    Metric.withAttributes(Metrics.turnsFailed, { "codex.error.reason": end.error.reason._tag }).updateUnsafe(1, context)
+  }
+  countTokens(end.tokens, model, context)
+}
+
+/** How a turn ended: its status, its error if it failed, the tokens it used, how long it took. */
+interface End {
+  readonly status: "completed" | "interrupted" | "failed"
+  readonly error: CodexError.CodexError | undefined
+  readonly tokens: Tokens | undefined
+  readonly durationMs: number
+}
+
+// A compaction is one model request, whose update is the last one with input
+// tokens in `last`: codex may restate the thread's totals before it (when the
+// thread has some) and sends its estimate of the compacted context after it
+// (`last` without input), neither of which the compaction used.
+const compactionTokensOf = (events: ReadonlyArray<TurnEvent.TurnEvent>): Tokens | undefined => {
+  let response: Protocol.TokenUsageBreakdown | undefined
+  for (const event of events) {
+    if (event._tag === "TokenUsageUpdated" && event.tokenUsage.last.inputTokens > 0) response = event.tokenUsage.last
+  }
+  return response === undefined ? undefined : {
+    input: response.inputTokens,
+    cached: response.cachedInputTokens,
+    output: response.outputTokens,
+    reasoning: response.reasoningOutputTokens,
+    total: response.totalTokens
+  }
+}
+
+const endOf = (state: TurnState, tokens = tokensOf(state.events)): End => {
   const measured = (state.endedAt ?? performance.now()) - state.startedAt
   const outcome = state.phase._tag === "Failed"
     ? { _tag: "Failure" as const, error: state.phase.error }
     : TurnResult.collect(state.events, measured)
-  const error = outcome._tag === "Failure" ? outcome.error : undefined
-  const status = outcome._tag === "Success" ? outcome.result.status : "failed"
-  const tokens = tokensOf(state.events)
-
-  span.attribute("codex.turn.status", status)
-  if (error !== undefined) span.attribute("codex.error.reason", error.reason._tag)
-  if (tokens !== undefined) {
-    span.attribute("codex.usage.input_tokens", tokens.input)
-    span.attribute("codex.usage.cached_input_tokens", tokens.cached)
-    span.attribute("codex.usage.output_tokens", tokens.output)
-    span.attribute("codex.usage.reasoning_output_tokens", tokens.reasoning)
-    span.attribute("codex.usage.total_tokens", tokens.total)
-  }
-  span.end(clock.currentTimeNanosUnsafe(), error === undefined ? Exit.void : Exit.fail(error))
-
-  if (model === undefined) return
-  const durationMs = outcome._tag === "Success" ? outcome.result.durationMs : measured
-  Metric.withAttributes(Metrics.turnDuration, { "codex.turn.status": status })
-    .updateUnsafe(Duration.millis(durationMs), context)
-  if (error === undefined) {
-    Metric.withAttributes(Metrics.turnsCompleted, { "codex.turn.status": status }).updateUnsafe(1, context)
-  } else {
-    Metric.withAttributes(Metrics.turnsFailed, { "codex.error.reason": error.reason._tag }).updateUnsafe(1, context)
-  }
-  if (tokens !== undefined) {
-    const byModel = { "codex.model": model }
-    Metric.withAttributes(Metrics.inputTokens, byModel).updateUnsafe(tokens.input, context)
-    Metric.withAttributes(Metrics.cachedInputTokens, byModel).updateUnsafe(tokens.cached, context)
-    Metric.withAttributes(Metrics.outputTokens, byModel).updateUnsafe(tokens.output, context)
+  return {
+    status: outcome._tag === "Success" ? outcome.result.status : "failed",
+    error: outcome._tag === "Failure" ? outcome.error : undefined,
+    tokens,
+    durationMs: outcome._tag === "Success" ? outcome.result.durationMs : measured
   }
 }
+
+/** The end's attributes on a span: status, error reason, token usage. */
+const annotateEnd = (span: Tracer.Span, end: End): void => {
+  span.attribute("codex.turn.status", end.status)
+  if (end.error !== undefined) span.attribute("codex.error.reason", end.error.reason._tag)
+  if (end.tokens !== undefined) {
+    span.attribute("codex.usage.input_tokens", end.tokens.input)
+    span.attribute("codex.usage.cached_input_tokens", end.tokens.cached)
+    span.attribute("codex.usage.output_tokens", end.tokens.output)
+    span.attribute("codex.usage.reasoning_output_tokens", end.tokens.reasoning)
+    span.attribute("codex.usage.total_tokens", end.tokens.total)
+  }
+}
+
+const countTokens = (tokens: Tokens | undefined, model: string, context: Context.Context<never>): void => {
+  if (tokens === undefined) return
+  const byModel = { "codex.model": model }
+  Metric.withAttributes(Metrics.inputTokens, byModel).updateUnsafe(tokens.input, context)
+  Metric.withAttributes(Metrics.cachedInputTokens, byModel).updateUnsafe(tokens.cached, context)
+  Metric.withAttributes(Metrics.outputTokens, byModel).updateUnsafe(tokens.output, context)
+}
+
+// =============================================================================
+// Compactions
+// =============================================================================
+
+/**
+ * Traces and counts the compaction turn `thread/compact/start` made codex
+ * run, on the current span (`Thread.compact`): its turn id now, its status
+ * and token usage when it ends; the compaction is counted then (in
+ * `compactions`, not as a turn; its tokens with the turns', by `model`).
+ * Recorded when the router sees the end, so before `compact` returns, as for
+ * turns.
+ */
+export const trackCompaction = (state: TurnState, model: string | undefined): Effect.Effect<void> =>
+  Effect.withFiber((fiber) => {
+    const parent = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
+    const span = parent?._tag === "Span" ? parent : undefined
+    const context = fiber.context
+    span?.attribute("codex.turn_id", state.turnId)
+    state.onEnd(() => {
+      try {
+        const end = endOf(state, compactionTokensOf(state.events))
+        // a span that already ended (the wait for an interrupted compaction timed out) is left as it ended
+        if (span !== undefined && span.status._tag === "Started") annotateEnd(span, end)
+        const byStatus = { "codex.turn.status": end.status }
+        Metric.withAttributes(Metrics.compactions, byStatus).updateUnsafe(1, context)
+        Metric.withAttributes(Metrics.compactionDuration, byStatus).updateUnsafe(Duration.millis(end.durationMs), context)
+        countTokens(end.tokens, model ?? "unknown", context)
+      } catch {
+        // telemetry never breaks the routing of a turn
+      }
+    })
+    return Effect.void
+  })
 
 // =============================================================================
 // Approvals
