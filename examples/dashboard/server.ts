@@ -13,14 +13,17 @@
  *   buttons, answered through `Approvals.manual` + `Approvals.respond`;
  * - has an Interrupt button (`turn.interrupt`);
  * - lists the workspace's threads (`Codex.listThreads`), each resumable with a follow-up prompt
- *   (`Codex.resumeThread`).
+ *   (`Codex.resumeThread`);
+ * - says what it no longer keeps: it remembers the last `KEEP_RUNS` runs, and the events of the last
+ *   `KEEP_RUN_EVENTS` finished ones (the others show their summary: status, answer, usage).
  *
  * The API behind it:
  *
  *   GET  /api/info                              {"backend", "workspace"}
  *   GET  /api/tickets                           [{"id", "title", "body", "labels"}]
  *   POST /api/tickets/:ticketId/fix             -> {"threadId", "turnId"}
- *   GET  /api/threads                           [{"threadId", "name", "preview", "updatedAt", "running", "turns"}]
+ *   GET  /api/threads                           [{"threadId", "name", "preview", "updatedAt", "running", "turns", "droppedTurns"}]
+ *   GET  /api/runs                              {"limits", "runs", "events", "droppedRuns", "droppedRunEvents"}: what is kept
  *   POST /api/threads/:threadId/turns           {"prompt"} -> {"threadId", "turnId"}
  *   GET  /api/turns/:turnId/events              text/event-stream, from the start (or after Last-Event-ID)
  *   POST /api/turns/:turnId/approvals           {"requestId", "decision": "accept" | "decline"}
@@ -28,13 +31,15 @@
  *
  * A turn's events (runs.ts `pageEvent`): turn, reasoning, progress, command, output, file-change,
  * approval, approval-resolved, delta, message, diff, usage, and last done
- * {"status", "finalResponse", "diff", "usage", "durationMs" | "error"}.
+ * {"status", "finalResponse", "diff", "usage", "durationMs" | "error"}. A run whose events were dropped
+ * replays as turn, events-dropped {"events", "keepRunEvents"}, done (with "diff": null).
  *
  * One app-server process serves every turn. Turns run in their own fibers: a page that reloads picks
  * its turn up again, and stopping the server (Ctrl-C, SIGTERM) interrupts them all.
  *
  * Settings: `PORT` (default 8788, on 127.0.0.1), `WORKSPACE` (where threads run; default: a fresh
- * temporary copy of sample/, the project the tickets are about, removed at exit), `TICKETS`.
+ * temporary copy of sample/, the project the tickets are about, removed at exit), `TICKETS`,
+ * `KEEP_RUNS` (default 100) and `KEEP_RUN_EVENTS` (default 20).
  * With `CODEX_API_KEY` or `OPENAI_API_KEY` set, the real model works on the tickets; without, the
  * embedded `LocalModel.assistant()` answers (no key, no network): it asks to run `ls`, writes
  * LOCALMODEL_NOTES.md in the workspace, then says what happened.
@@ -109,6 +114,7 @@ const routes = (info: { readonly backend: string; readonly workspace: string }) 
     yield* router.add("GET", "/api/info", HttpServerResponse.json(info))
     yield* router.add("GET", "/api/tickets", HttpServerResponse.json(runs.tickets))
     yield* router.add("GET", "/api/threads", handle(Effect.flatMap(runs.threads, (threads) => HttpServerResponse.json(threads))))
+    yield* router.add("GET", "/api/runs", handle(Effect.flatMap(runs.kept, (kept) => HttpServerResponse.json(kept))))
 
     yield* router.add(
       "POST",
@@ -182,11 +188,16 @@ const program = Effect.gen(function*() {
   const workspace = Option.isSome(given) ? Path.resolve(given.value) : yield* scratchWorkspace
   const ticketsFile = yield* Config.String("TICKETS").pipe(Config.withDefault(Path.join(HERE, "tickets.json")))
   const tickets = yield* Tickets.load(ticketsFile)
+  const keepRuns = yield* Config.Int("KEEP_RUNS").pipe(Config.withDefault(Runs.KEEP_RUNS))
+  const keepRunEvents = yield* Config.Int("KEEP_RUN_EVENTS").pipe(Config.withDefault(Runs.KEEP_RUN_EVENTS))
+  if (keepRuns < 1 || keepRunEvents < 0) {
+    return yield* Effect.fail(new Error(`KEEP_RUNS must be 1 or more and KEEP_RUN_EVENTS 0 or more (got ${keepRuns}, ${keepRunEvents})`))
+  }
   const backend = yield* Backend.Backend
   const info = { backend: backend.real ? "real model" : "embedded LocalModel (no API key)", workspace }
 
   const server = HttpRouter.serve(routes(info), { disableListenLog: true, disableLogger: true }).pipe(
-    Layer.provide(Runs.layer({ workspace, tickets })),
+    Layer.provide(Runs.layer({ workspace, tickets, keepRuns, keepRunEvents })),
     Layer.provide(Codex.layer.pipe(Layer.provideMerge(approvals))), // one app-server process for every turn
     // Open event streams would hold a graceful shutdown for its default 20 s; the turns end with the server anyway.
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port, host: "127.0.0.1", gracefulShutdownTimeout: "1 second" }))

@@ -8,7 +8,9 @@
  * starts can be found by its environment) and WORKSPACE, a temporary copy of examples/dashboard/sample.
  * The tests share one server and one page, in order: a first fix with its approval accepted, a second
  * one interrupted, a follow-up on the first thread, ten fixes in a row; the last test stops the server
- * with SIGTERM and checks that no codex process is left.
+ * with SIGTERM and checks that no codex process is left. A second server, with small limits
+ * (KEEP_RUNS, KEEP_RUN_EVENTS), runs many turns: it keeps that many runs and events, and the page says
+ * what it dropped and still shows what it kept.
  *
  * Chromium is required, not optional: without it the tests fail (CI installs it, see .ci/run).
  * `UPDATE_SCREENSHOT=1` also writes the page after the first fix to docs/images/dashboard.png.
@@ -57,13 +59,13 @@ const cleanEnv = (): NodeJS.ProcessEnv => {
   return env
 }
 
-const startServer = async (): Promise<Server> => {
+const startServer = async (env: Readonly<Record<string, string>> = {}): Promise<Server> => {
   const tmp = Fs.mkdtempSync(Path.join(Os.tmpdir(), "dashboard-test-"))
   const workspace = Path.join(tmp, "workspace")
   Fs.cpSync(Path.join(ROOT, "examples/dashboard/sample"), workspace, { recursive: true })
   const child = spawn(process.execPath, ["--import", "./scripts/source-hooks.ts", "examples/dashboard/server.ts"], {
     cwd: ROOT,
-    env: { ...cleanEnv(), TMPDIR: tmp, PORT: "0", WORKSPACE: workspace },
+    env: { ...cleanEnv(), TMPDIR: tmp, PORT: "0", WORKSPACE: workspace, ...env },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true // its own process group, so a failed test can kill all of it
   })
@@ -416,5 +418,164 @@ describe("dashboard in chromium (LocalModel, real codex)", () => {
     assert.notStrictEqual(exit, "timeout", `the server did not stop within 30 s\n${logs}`)
     assert.deepStrictEqual(left, [], "codex processes left behind")
     assert.notMatch(running.stderr(), /\b(ERROR|WARN)\b/, logs)
+  })
+})
+
+describe("dashboard with small limits: memory stays bounded over many runs (LocalModel, real codex)", () => {
+  const KEEP_RUNS = 4
+  const KEEP_RUN_EVENTS = 2
+  let server: Server | undefined
+  let browser: { context: BrowserContext; userDataDir: string } | undefined
+  const problems: Array<string> = []
+
+  afterAll(async () => {
+    await browser?.context.close().catch(() => undefined)
+    if (browser !== undefined) Fs.rmSync(browser.userDataDir, { recursive: true, force: true })
+    if (server !== undefined) {
+      killGroup(server.child, "SIGTERM")
+      await Promise.race([server.exited, new Promise((resolve) => setTimeout(resolve, 15_000))])
+      killGroup(server.child, "SIGKILL")
+      for (const pid of Home.pidsWithEnv("CODEX_HOME", server.codexHome)) process.kill(pid, "SIGKILL")
+      Fs.rmSync(server.tmp, { recursive: true, force: true })
+    }
+  })
+
+  interface Kept {
+    readonly limits: { readonly runs: number; readonly runEvents: number }
+    readonly runs: ReadonlyArray<{ readonly turnId: string; readonly threadId: string; readonly status: string; readonly events: number | null }>
+    readonly events: number
+    readonly droppedRuns: number
+    readonly droppedRunEvents: number
+  }
+
+  it(`keeps the last ${KEEP_RUNS} runs and the events of the last ${KEEP_RUN_EVENTS}; the page says what was dropped and shows what is kept`, {
+    timeout: TEST_TIMEOUT_MS
+  }, async () => {
+    browser = await launch()
+    server = await startServer({ KEEP_RUNS: String(KEEP_RUNS), KEEP_RUN_EVENTS: String(KEEP_RUN_EVENTS) })
+    const url = server.url
+    const page = browser.context.pages()[0] ?? (await browser.context.newPage())
+    page.on("dialog", (dialog) => {
+      problems.push(`alert: ${dialog.message()}`)
+      void dialog.dismiss()
+    })
+    page.on("pageerror", (error) => problems.push(`page error: ${error.message}`))
+    await page.goto(url)
+    await testid(page, "fix-SHOP-101").waitFor()
+
+    const getJson = async <A>(path: string): Promise<A> => {
+      const response = await fetch(`${url}${path}`)
+      assert.strictEqual(response.status, 200, path)
+      return (await response.json()) as A
+    }
+    // A follow-up through the API, read to its end over its event stream.
+    const followUp = async (threadId: string, prompt: string): Promise<string> => {
+      const response = await fetch(`${url}/api/threads/${threadId}/turns`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ prompt })
+      })
+      assert.strictEqual(response.status, 200, await response.clone().text())
+      const { turnId } = (await response.json()) as { turnId: string }
+      const text = await (await fetch(`${url}/api/turns/${turnId}/events`)).text()
+      assert.match(text, /event: done\ndata: \{"status":"completed"/, text)
+      return turnId
+    }
+
+    const started: Array<string> = [] // every run, in order
+    let mostEventsOfOneRun = 0
+    const check = async (what: string) => {
+      const kept = await getJson<Kept>("/api/runs")
+      const n = started.length
+      assert.deepStrictEqual(kept.limits, { runs: KEEP_RUNS, runEvents: KEEP_RUN_EVENTS })
+      // the last KEEP_RUNS runs, oldest first; of those, the last KEEP_RUN_EVENTS with their events
+      assert.deepStrictEqual(kept.runs.map((run) => run.turnId), started.slice(-KEEP_RUNS), what)
+      assert.isTrue(kept.runs.every((run) => run.status === "completed"), what)
+      const withEvents = kept.runs.filter((run) => run.events !== null)
+      assert.deepStrictEqual(withEvents.map((run) => run.turnId), started.slice(-KEEP_RUN_EVENTS), what)
+      assert.strictEqual(kept.droppedRuns, Math.max(0, n - KEEP_RUNS), what)
+      assert.strictEqual(kept.droppedRunEvents, Math.max(0, n - KEEP_RUN_EVENTS), what)
+      for (const run of withEvents) mostEventsOfOneRun = Math.max(mostEventsOfOneRun, run.events!)
+      assert.strictEqual(kept.events, withEvents.reduce((sum, run) => sum + run.events!, 0), what)
+      assert.isAtMost(kept.events, KEEP_RUN_EVENTS * mostEventsOfOneRun, what)
+      return kept
+    }
+
+    // Thread A: a fix on the page (its approval accepted), then follow-ups through the API.
+    await fixAndAccept(page, "SHOP-101")
+    const threadA = (await getJson<Array<{ threadId: string; name: string }>>("/api/threads"))
+      .find((thread) => thread.name.startsWith("SHOP-101"))!.threadId
+    started.push(await testid(page, "run").getAttribute("data-turn-id") as string)
+    await check("after the first fix")
+    for (let i = 1; i <= 6; i++) {
+      started.push(await followUp(threadA, `Is it right now? (A${i})`))
+      await check(`after follow-up A${i}`)
+    }
+    // Thread B: the same, so every run of A is forgotten.
+    await fixAndAccept(page, "SHOP-102")
+    const threadB = (await getJson<Array<{ threadId: string; name: string }>>("/api/threads"))
+      .find((thread) => thread.name.startsWith("SHOP-102"))!.threadId
+    started.push(await testid(page, "run").getAttribute("data-turn-id") as string)
+    await check("after the second fix")
+    let lastAnswer = ""
+    for (let i = 1; i <= 5; i++) {
+      started.push(await followUp(threadB, `Is it right now? (B${i})`))
+      await check(`after follow-up B${i}`)
+    }
+    assert.lengthOf(started, 13)
+    const kept = await check("at the end")
+    assert.isAbove(mostEventsOfOneRun, 20, "runs stream many events (deltas)")
+    // 13 runs, 2 holding events: a dashboard without limits would hold 13 runs' events
+    console.log(
+      `[dashboard] 13 runs, kept ${kept.runs.length} (${kept.runs.filter((run) => run.events !== null).length} with events, ` +
+        `${kept.events} events in all); dropped ${kept.droppedRuns} runs, the events of ${kept.droppedRunEvents}`
+    )
+
+    // A forgotten run is gone, with a reason; one that keeps its summary replays it.
+    const forgotten = await fetch(`${url}/api/turns/${started[0]}/events`)
+    assert.strictEqual(forgotten.status, 404)
+    assert.match(((await forgotten.json()) as { error: string }).error, /no turn .* remembers the last 4 runs/)
+    const summary = await (await fetch(`${url}/api/turns/${started[9]}/events`)).text()
+    assert.deepStrictEqual([...summary.matchAll(/^event: (.*)$/gm)].map((m) => m[1]), ["turn", "events-dropped", "done"])
+    assert.match(summary, /"diff":null/)
+
+    // The page, reloaded: it says what was dropped, and shows what it keeps.
+    await page.reload()
+    const notice = testid(page, "dropped-notice")
+    await notice.waitFor()
+    assert.strictEqual(
+      await notice.textContent(),
+      "9 older runs were dropped (the dashboard remembers the last 4); 2 runs keep only a summary (events are kept for the last 2 finished)."
+    )
+    const cardB = testid(page, "thread").filter({ hasText: "SHOP-102" })
+    await cardB.locator("[data-testid=thread-turn]").first().waitFor()
+    assert.deepStrictEqual(
+      await cardB.locator("[data-testid=thread-turn]").evaluateAll((nodes) => nodes.map((n) => n.getAttribute("data-turn-id"))),
+      started.slice(-KEEP_RUNS)
+    )
+    assert.strictEqual(await cardB.locator("[data-testid=thread-dropped]").textContent(), "2 earlier runs dropped")
+    assert.strictEqual(await cardB.locator("[data-testid=thread-turn-summary]").count(), 2)
+    // thread A is still listed (codex has it), without the runs this process forgot
+    const cardA = testid(page, "thread").filter({ hasText: "SHOP-101" })
+    assert.strictEqual(await cardA.count(), 1)
+    assert.strictEqual(await cardA.locator("[data-testid=thread-turn]").count(), 0)
+
+    // A run kept as a summary: the timeline says its events were dropped; status, answer and usage show.
+    await startsTurn(page, () => cardB.locator(`[data-testid=thread-turn][data-turn-id="${started[9]}"] a`).click())
+    await waitForStatus(page, "completed")
+    assert.match(await testid(page, "events-dropped").textContent() ?? "", /^The \d+ events of this run were dropped/)
+    assert.include(await testid(page, "final-answer").textContent(), "You said: “Is it right now? (B2)”")
+    assert.strictEqual(await testid(page, "final-diff").textContent(), "(dropped with the run's events)")
+    assert.match(await testid(page, "final-meta").textContent() ?? "", /\d+ tokens/)
+    assert.strictEqual(await testid(page, "answer").count(), 0, "no timeline of its own")
+
+    // The last run, with its events: the whole timeline, as before.
+    await startsTurn(page, () => cardB.locator(`[data-testid=thread-turn][data-turn-id="${started[12]}"] a`).click())
+    await waitForStatus(page, "completed")
+    lastAnswer = await testid(page, "final-answer").textContent() ?? ""
+    assert.include(lastAnswer, "You said: “Is it right now? (B5)”")
+    assert.strictEqual(await testid(page, "answer").textContent(), lastAnswer, "its streamed answer replays")
+    assert.strictEqual(await testid(page, "events-dropped").count(), 0)
+    assert.deepStrictEqual(problems, [], "the page reported errors")
   })
 })

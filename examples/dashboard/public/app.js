@@ -82,8 +82,24 @@ const loadTickets = async () => {
   }))
 }
 
+// What the server no longer keeps (it remembers the last runs only, and the events of the last few).
+const showKept = (kept) => {
+  const notice = $("dropped")
+  const parts = []
+  if (kept.droppedRuns > 0) {
+    parts.push(`${kept.droppedRuns} older run${kept.droppedRuns === 1 ? " was" : "s were"} dropped (the dashboard remembers the last ${kept.limits.runs})`)
+  }
+  const summaries = kept.runs.filter((run) => run.events === null).length
+  if (summaries > 0) {
+    parts.push(`${summaries} run${summaries === 1 ? " keeps" : "s keep"} only a summary (events are kept for the last ${kept.limits.runEvents} finished)`)
+  }
+  notice.hidden = parts.length === 0
+  notice.textContent = parts.length === 0 ? "" : `${parts.join("; ")}.`
+}
+
 const loadThreads = async () => {
-  const threads = await api("GET", "/api/threads")
+  const [threads, kept] = await Promise.all([api("GET", "/api/threads"), api("GET", "/api/runs")])
+  showKept(kept)
   if (threads.length === 0) return
   $("threads").replaceChildren(...threads.map((thread) => {
     const input = el("input", { type: "text", placeholder: "Follow-up prompt", testid: "follow-up-input" })
@@ -106,12 +122,16 @@ const loadThreads = async () => {
       }
     }, input, send)
     send.disabled = thread.running
-    const turns = el("ul", { class: "turns" }, ...thread.turns.map((turn) =>
+    const dropped = thread.droppedTurns > 0
+      ? el("li", { class: "muted", testid: "thread-dropped" }, `${thread.droppedTurns} earlier run${thread.droppedTurns === 1 ? "" : "s"} dropped`)
+      : null
+    const turns = el("ul", { class: "turns" }, dropped, ...thread.turns.map((turn) =>
       el(
         "li",
-        { testid: "thread-turn" },
+        { testid: "thread-turn", "data-turn-id": turn.turnId },
         el("span", { class: `status ${turn.status}` }, turn.status),
         el("span", { class: "prompt", title: turn.prompt }, turn.prompt),
+        turn.events ? null : el("span", { class: "muted", testid: "thread-turn-summary", title: "its events were dropped" }, "summary"),
         el("a", { onclick: () => watch(turn.turnId) }, "show")
       )
     ))
@@ -272,6 +292,13 @@ const handlers = {
     node.dataset.text = data.text
     markdown(node.querySelector(".answer"), data.text)
   },
+  "events-dropped": (data) => {
+    $("timeline").append(el(
+      "li",
+      { class: "step progress", testid: "events-dropped" },
+      `The ${data.events} events of this run were dropped (the dashboard keeps the events of the last ${data.keepRunEvents} finished runs): its summary follows.`
+    ))
+  },
   diff: () => {},
   usage: () => {},
   done: (data) => {
@@ -283,7 +310,8 @@ const handlers = {
     $("final").hidden = false
     if (data.finalResponse !== null) markdown($("final-answer"), data.finalResponse)
     else $("final-answer").textContent = data.error ? `Failed: ${data.error}` : "(no answer)"
-    diffView($("final-diff"), data.diff === "" ? "(no file changed)" : data.diff)
+    if (data.diff === null) $("final-diff").textContent = "(dropped with the run's events)"
+    else diffView($("final-diff"), data.diff === "" ? "(no file changed)" : data.diff)
     const meta = []
     if (data.durationMs != null) meta.push(`${(data.durationMs / 1000).toFixed(1)} s`)
     if (data.usage != null) meta.push(`${data.usage} tokens`)
