@@ -56,6 +56,7 @@ describe("Observability (real binary + LocalModel, OTLP/HTTP receiver on 127.0.0
         LocalModel.text("It printed traced.", { usage: { input: 1200, output: 30 } }),
         LocalModel.text("SUMMARY: printed a word", { usage: { input: 700, output: 25 } }),
         LocalModel.text("SUMMARY: nothing yet", { usage: { input: 300, output: 10 } }),
+        LocalModel.text("hi", { usage: { input: 50, output: 5 } }),
         LocalModel.serverError()
       ]
       const program = Effect.gen(function*() {
@@ -73,14 +74,16 @@ describe("Observability (real binary + LocalModel, OTLP/HTTP receiver on 127.0.0
         // a thread without turns: codex restates no totals before the compaction's own
         const empty = yield* Codex.startThread({ cwd })
         yield* empty.compact
-        // a compaction that fails: its span ends with the failure
-        const failure = yield* Effect.flip(empty.compact)
+        // a compaction that fails right after a turn: its span ends with the failure, without usage
+        const other = yield* Codex.startThread({ cwd })
+        const hi = yield* other.run("Say hi")
+        const failure = yield* Effect.flip(other.compact)
         assert.strictEqual(failure.reason._tag, "TurnFailed")
         const span = yield* Effect.currentSpan
-        return { thread, empty, result, compactionTurn: read.thread.turns[1]!, traceId: span.traceId }
+        return { thread, empty, other, hi, result, compactionTurn: read.thread.turns[1]!, traceId: span.traceId }
       }).pipe(Effect.withSpan("observability-program"))
 
-      const { compactionTurn, empty, result, thread, traceId } = yield* program.pipe(
+      const { compactionTurn, empty, hi, other, result, thread, traceId } = yield* program.pipe(
         Effect.provide(codex(receiver.url, script)),
         Effect.provide(exporters(receiver.url)),
         // a registry of its own: the counts below are this test's
@@ -100,27 +103,23 @@ describe("Observability (real binary + LocalModel, OTLP/HTTP receiver on 127.0.0
         assert.lengthOf(found, 1, `one ${name} in ${ours.map((span) => span.name).join(", ")}`)
         return found[0]!
       }
-      const request = (method: string) => one("AppServerClient.request", (span) => span.attributes["codex.method"] === method)
 
       const root = one("observability-program")
-      const run = one("Thread.run")
+      const run = one("Thread.run", (span) => span.attributes["codex.thread_id"] === thread.id)
       const startThread = one("Codex.startThread", (span) => span.startTimeUnixNano < run.startTimeUnixNano)
-      const turn = one("Turn")
+      const turn = one("Turn", (span) => span.attributes["codex.thread_id"] === thread.id)
       const approval = one("Approval")
       const compact = one("Thread.compact", (span) => span.attributes["codex.thread_id"] === thread.id)
-      const compactEmpty = one(
-        "Thread.compact",
-        (span) => span.attributes["codex.thread_id"] === empty.id && span.attributes["codex.turn.status"] === "completed"
-      )
-      const compactFailed = one(
-        "Thread.compact",
-        (span) => span.attributes["codex.thread_id"] === empty.id && span.attributes["codex.turn.status"] === "failed"
-      )
+      const compactEmpty = one("Thread.compact", (span) => span.attributes["codex.thread_id"] === empty.id)
+      const compactFailed = one("Thread.compact", (span) => span.attributes["codex.thread_id"] === other.id)
       const threadStart = one(
         "AppServerClient.request",
         (span) => span.attributes["codex.method"] === "thread/start" && span.parentSpanId === startThread.spanId
       )
-      const turnStart = request("turn/start")
+      const turnStart = one(
+        "AppServerClient.request",
+        (span) => span.attributes["codex.method"] === "turn/start" && span.parentSpanId === turn.spanId
+      )
       const compactStart = one(
         "AppServerClient.request",
         (span) => span.attributes["codex.method"] === "thread/compact/start" && span.parentSpanId === compact.spanId
@@ -165,7 +164,9 @@ describe("Observability (real binary + LocalModel, OTLP/HTTP receiver on 127.0.0
       assert.strictEqual(compactEmpty.attributes["codex.turn.status"], "completed")
       assert.strictEqual(compactEmpty.attributes["codex.usage.input_tokens"], 300)
       assert.strictEqual(compactEmpty.attributes["codex.usage.output_tokens"], 10)
+      assert.strictEqual(compactFailed.attributes["codex.turn.status"], "failed")
       assert.strictEqual(compactFailed.attributes["codex.error.reason"], "TurnFailed")
+      assert.isUndefined(compactFailed.attributes["codex.usage.input_tokens"], "its request got no answer")
       assert.strictEqual(compactFailed.statusCode, 2, "ends as an error")
       assert.isString(compactFailed.attributes["codex.turn_id"])
 
@@ -187,19 +188,20 @@ describe("Observability (real binary + LocalModel, OTLP/HTTP receiver on 127.0.0
       // metrics (cumulative; the last export is the latest)
       const value = (name: string, attributes?: Record<string, unknown>) =>
         receiver.latest(name, attributes)?.value
-      assert.strictEqual(value("codex.turns.started"), 1)
-      assert.strictEqual(value("codex.turns.completed", { "codex.turn.status": "completed" }), 1)
+      assert.strictEqual(value("codex.turns.started"), 2)
+      assert.strictEqual(value("codex.turns.completed", { "codex.turn.status": "completed" }), 2)
       assert.isUndefined(receiver.latest("codex.turns.failed"))
       const duration = receiver.latest("codex.turn.duration", { "codex.turn.status": "completed" })
-      assert.strictEqual(duration?.count, 1)
+      assert.strictEqual(duration?.count, 2)
       assert.isAbove(duration!.sum!, 0)
       // the turn's tokens and the compactions'
-      assert.strictEqual(value("codex.tokens.input", { "codex.model": "mock-model" }), result.usage!.total.inputTokens + 700 + 300)
-      assert.strictEqual(value("codex.tokens.output", { "codex.model": "mock-model" }), result.usage!.total.outputTokens + 25 + 10)
+      assert.strictEqual(hi.usage!.total.inputTokens, 50)
+      assert.strictEqual(value("codex.tokens.input", { "codex.model": "mock-model" }), result.usage!.total.inputTokens + 700 + 300 + 50)
+      assert.strictEqual(value("codex.tokens.output", { "codex.model": "mock-model" }), result.usage!.total.outputTokens + 25 + 10 + 5)
       assert.strictEqual(value("codex.compactions", { "codex.turn.status": "completed" }), 2)
       assert.strictEqual(receiver.latest("codex.compaction.duration", { "codex.turn.status": "completed" })?.count, 2)
       assert.strictEqual(value("codex.compactions", { "codex.turn.status": "failed" }), 1)
-      assert.strictEqual(value("codex.turns.started"), 1, "a compaction is not a turn/start turn")
+      assert.strictEqual(value("codex.turns.started"), 2, "a compaction is not a turn/start turn")
       assert.strictEqual(
         value("codex.approvals", {
           "codex.method": "item/commandExecution/requestApproval",

@@ -231,15 +231,33 @@ interface End {
   readonly durationMs: number
 }
 
-// A compaction is one model request, whose update is the last one with input
-// tokens in `last`: codex may restate the thread's totals before it (when the
-// thread has some) and sends its estimate of the compacted context after it
-// (`last` without input), neither of which the compaction used.
-const compactionTokensOf = (events: ReadonlyArray<TurnEvent.TurnEvent>): Tokens | undefined => {
+// A compaction is one model request. Its update is the one by which the
+// thread's total grew by exactly its `last`: with it codex sends, before it, the
+// thread's totals restated (when the thread has some) and, after it, its
+// estimate of the compacted context (`last` without growth), neither of which
+// the compaction used. On a thread without usage there is nothing to restate, and
+// the first update of a completed compaction is its request's (total = last);
+// so is a completed compaction's only update (CodexTest sends just that one).
+const compactionTokensOf = (events: ReadonlyArray<TurnEvent.TurnEvent>, completed: boolean): Tokens | undefined => {
+  let previous: Protocol.ThreadTokenUsage | undefined
+  let first: Protocol.ThreadTokenUsage | undefined
   let response: Protocol.TokenUsageBreakdown | undefined
+  let updates = 0
   for (const event of events) {
-    if (event._tag === "TokenUsageUpdated" && event.tokenUsage.last.inputTokens > 0) response = event.tokenUsage.last
+    if (event._tag !== "TokenUsageUpdated") continue
+    const usage = event.tokenUsage
+    updates++
+    first ??= usage
+    if (
+      previous !== undefined && usage.last.totalTokens > 0 &&
+      usage.total.totalTokens - previous.total.totalTokens === usage.last.totalTokens
+    ) response = usage.last
+    previous = usage
   }
+  if (
+    response === undefined && completed && first !== undefined && first.last.inputTokens > 0 &&
+    (first.total.totalTokens === first.last.totalTokens || updates === 1)
+  ) response = first.last
   return response === undefined ? undefined : {
     input: response.inputTokens,
     cached: response.cachedInputTokens,
@@ -249,7 +267,7 @@ const compactionTokensOf = (events: ReadonlyArray<TurnEvent.TurnEvent>): Tokens 
   }
 }
 
-const endOf = (state: TurnState, tokens = tokensOf(state.events)): End => {
+const endOf = (state: TurnState): End => {
   const measured = (state.endedAt ?? performance.now()) - state.startedAt
   const outcome = state.phase._tag === "Failed"
     ? { _tag: "Failure" as const, error: state.phase.error }
@@ -257,7 +275,7 @@ const endOf = (state: TurnState, tokens = tokensOf(state.events)): End => {
   return {
     status: outcome._tag === "Success" ? outcome.result.status : "failed",
     error: outcome._tag === "Failure" ? outcome.error : undefined,
-    tokens,
+    tokens: tokensOf(state.events),
     durationMs: outcome._tag === "Success" ? outcome.result.durationMs : measured
   }
 }
@@ -303,7 +321,8 @@ export const trackCompaction = (state: TurnState, model: string | undefined): Ef
     span?.attribute("codex.turn_id", state.turnId)
     state.onEnd(() => {
       try {
-        const end = endOf(state, compactionTokensOf(state.events))
+        const outcome = endOf(state)
+        const end = { ...outcome, tokens: compactionTokensOf(state.events, outcome.status === "completed") }
         // a span that already ended (the wait for an interrupted compaction timed out) is left as it ended
         if (span !== undefined && span.status._tag === "Started") annotateEnd(span, end)
         const byStatus = { "codex.turn.status": end.status }
