@@ -117,7 +117,7 @@ const turnKey = (threadId: string, turnId: string) => `${threadId}\u0000${turnId
 const counted = new WeakSet<TurnState>()
 
 /** Tokens a turn used: how much the thread's totals grew during it. */
-interface Tokens {
+export interface Tokens {
   readonly input: number
   readonly cached: number
   readonly output: number
@@ -231,14 +231,17 @@ interface End {
   readonly durationMs: number
 }
 
-// A compaction is one model request. Its update is the one by which the
-// thread's total grew by exactly its `last`: with it codex sends, before it, the
-// thread's totals restated (when the thread has some) and, after it, its
-// estimate of the compacted context (`last` without growth), neither of which
-// the compaction used. On a thread without usage there is nothing to restate, and
-// the first update of a completed compaction is its request's (total = last);
-// so is a completed compaction's only update (CodexTest sends just that one).
-const compactionTokensOf = (events: ReadonlyArray<TurnEvent.TurnEvent>, completed: boolean): Tokens | undefined => {
+/**
+ * The tokens a compaction used. A compaction is one model request; its update
+ * is the one by which the thread's total grew by exactly its `last`: with it
+ * codex sends, before it, the thread's totals restated (when the thread has
+ * some) and, after it, its estimate of the compacted context (`last` without
+ * growth), neither of which the compaction used. On a thread without usage
+ * there is nothing to restate, and the first update of a completed compaction
+ * is its request's (total = last); so is a completed compaction's only update
+ * (CodexTest sends just that one).
+ */
+export const compactionTokensOf = (events: ReadonlyArray<TurnEvent.TurnEvent>, completed: boolean): Tokens | undefined => {
   let previous: Protocol.ThreadTokenUsage | undefined
   let first: Protocol.ThreadTokenUsage | undefined
   let response: Protocol.TokenUsageBreakdown | undefined
