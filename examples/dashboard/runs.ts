@@ -7,7 +7,7 @@
  * - `events(turnId, after)` is a turn's page events from the one after `after`: all of them, then
  *   the live ones until the turn ends (a reconnecting EventSource sends the last id it saw). For a
  *   run whose events were dropped: its summary (`turn`, `events-dropped`, `done`).
- * - `runs` is what is kept: the runs, how many events each holds, what was dropped.
+ * - `kept` is what is kept: the runs, how many events each holds, what was dropped (`GET /api/runs`).
  * - `answer` settles an approval left to `Approvals.manual`; `interrupt` stops a turn.
  * - `threads` lists the workspace's stored threads (`Codex.listThreads`, so threads of an earlier
  *   run of the server are listed too when `CODEX_HOME` is kept) with what this process saw of them.
