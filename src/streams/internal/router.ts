@@ -37,7 +37,9 @@ const RUNNING: Phase = { _tag: "Running" }
 export class TurnState {
   readonly events: Array<TurnEvent.TurnEvent> = []
   readonly startedAt = performance.now()
-  phase: Phase = WAITING
+  private current: Phase = WAITING
+  // `ended`, as a field: it is read for every event routed
+  private done = false
   /** What a result needs of `events`, kept as they are appended. */
   readonly summary = new Summary.Summary()
   private readonly signal = new Signal()
@@ -126,24 +128,27 @@ export class TurnState {
    * still run at once: they must see the end before anything else happens.
    */
   append(event: TurnEvent.TurnEvent): boolean {
-    if (this.ended) return false
-    this.events.push(event)
+    if (this.done) return false
+    // an indexed store, not `push`: its feedback (the array's map) lets the optimizer store in place
+    const events = this.events
+    events[events.length] = event
     this.summary.add(event)
     if (event._tag === "TurnStarted") {
-      this.phase = RUNNING
+      this.current = RUNNING
       this.activeTurnId = event.turn.id
-    }
-    // the time of the end, so a client-measured duration does not grow with how late `result` is read
-    if (event._tag === "TurnCompleted") {
-      this.phase = { _tag: "Completed", at: performance.now() }
+    } else if (event._tag === "TurnCompleted") {
+      // the time of the end, so a client-measured duration does not grow with how late `result` is read
+      this.current = { _tag: "Completed", at: performance.now() }
+      this.done = true
       this.runEndHooks()
     }
     return true
   }
 
   fail(error: CodexError.CodexError): void {
-    if (this.ended) return
-    this.phase = { _tag: "Failed", error }
+    if (this.done) return
+    this.current = { _tag: "Failed", error }
+    this.done = true
     this.runEndHooks()
     this.wake()
   }
@@ -169,9 +174,14 @@ export class TurnState {
     return this.phase._tag !== "Waiting"
   }
 
+  /** Where the turn is; only {@link append} and {@link fail} move it. */
+  get phase(): Phase {
+    return this.current
+  }
+
   /** Completed or failed: nothing more will happen to it. */
   get ended(): boolean {
-    return this.phase._tag === "Completed" || this.phase._tag === "Failed"
+    return this.done
   }
 
   /** When `turn/completed` arrived (`performance.now()`), if it did. */
