@@ -9,6 +9,7 @@ import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 import * as ProtocolLazy from "../schema/generated/ProtocolLazy.gen.ts"
 import * as CodexError from "../schema/CodexError.ts"
 import type { TurnEvent } from "./TurnEvent.ts"
+import * as Summary from "./internal/summary.ts"
 
 const isCodexErrorInfo = Schema.is(ProtocolLazy.CodexErrorInfo())
 
@@ -82,26 +83,13 @@ export const collect = (
   readonly _tag: "Failure"
   readonly error: CodexError.CodexError
 } => {
-  const items: Array<Protocol.ThreadItem> = []
-  let usage: Protocol.ThreadTokenUsage | undefined
-  let completed: Protocol.TurnCompletedNotification | undefined
-  let lastError: Protocol.TurnError | undefined
-  for (const event of events) {
-    switch (event._tag) {
-      case "ItemCompleted":
-        items.push(event.item)
-        break
-      case "TokenUsageUpdated":
-        usage = event.tokenUsage
-        break
-      case "Error":
-        if (!event.willRetry) lastError = event.error
-        break
-      case "TurnCompleted":
-        completed = event
-        break
-    }
-  }
+  // a live turn's events come with their summary: no walk over every delta
+  const summary = Summary.of(events)
+  // a copy: a turn collected before its end goes on adding to the summary's
+  const items = summary.items.slice()
+  const usage = summary.usage
+  const completed = summary.completed
+  const lastError = summary.lastError
   if (completed === undefined) {
     return {
       _tag: "Failure",

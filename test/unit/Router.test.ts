@@ -8,6 +8,8 @@ import * as fs from "node:fs"
 import * as CodexError from "../../src/schema/CodexError.ts"
 import * as Incoming from "../../src/schema/Incoming.ts"
 import { Router, type TurnState } from "../../src/streams/internal/router.ts"
+import * as TurnEvent from "../../src/streams/TurnEvent.ts"
+import * as TurnResult from "../../src/streams/TurnResult.ts"
 
 const dir = new URL("../fixtures/transcripts/", import.meta.url)
 
@@ -387,5 +389,140 @@ describe("Router: the races of a live connection", () => {
       { _tag: "AgentMessageDelta", delta: "b", itemId: "m1", threadId: "t", turnId: "u" },
       { _tag: "AgentMessageDelta", delta: "c", itemId: "m2", threadId: "t", turnId: "u" }
     ])
+  })
+})
+
+/** A notification as the client hands it over once its params decoded (built by hand: the router reads only the shape). */
+const decoded = (method: string, params: Record<string, unknown>) => ({ _tag: "Notification", method, params }) as Incoming.Incoming
+
+describe("Router: the hot path", () => {
+  it("a routed delta of each kind is the event TurnEvent.fromIncoming makes of it, fields in the same order", () => {
+    const router = new Router()
+    router.beginStart("t")
+    const turn = router.claim("t", "u")
+    router.endStart("t")
+    const messages = [
+      notification("item/agentMessage/delta", { threadId: "t", turnId: "u", itemId: "m", delta: "a" }),
+      notification("item/reasoning/summaryTextDelta", { threadId: "t", turnId: "u", itemId: "r", delta: "b", summaryIndex: 0 }),
+      notification("item/reasoning/textDelta", { threadId: "t", turnId: "u", itemId: "r", delta: "c", contentIndex: 1 }),
+      notification("item/commandExecution/outputDelta", { threadId: "t", turnId: "u", itemId: "x", delta: "d" })
+    ]
+    for (const message of messages) assert.strictEqual(message._tag, "Notification")
+    for (const message of messages) router.route(message)
+    const expected = messages.map(TurnEvent.fromIncoming)
+    assert.deepStrictEqual(turn.events, expected)
+    assert.deepStrictEqual(turn.events.map((event) => Object.keys(event)), expected.map((event) => Object.keys(event)))
+  })
+
+  it("deltas alternating between two turns reach their own; a released turn is not found again through the last one", () => {
+    const router = new Router()
+    router.beginStart("t")
+    const one = router.claim("t", "u1")
+    const two = router.claim("t", "u2")
+    router.endStart("t")
+    for (let i = 0; i < 3; i++) {
+      router.route(delta("t", "u1", `1.${i}`))
+      router.route(delta("t", "u2", `2.${i}`))
+      router.route(delta("t", "u2", `2.${i}b`))
+    }
+    router.route(turnCompleted("t", "u1"))
+    // u1 was the last turn routed to, and has ended
+    router.route(delta("t", "u1", "late"))
+    router.route(delta("t", "u2", "after"))
+    const texts = (turn: TurnState) => turn.events.flatMap((event) => event._tag === "AgentMessageDelta" ? [event.delta] : [])
+    assert.deepStrictEqual(texts(one), ["1.0", "1.1", "1.2"])
+    assert.deepStrictEqual(texts(two), ["2.0", "2.0b", "2.1", "2.1b", "2.2", "2.2b", "after"])
+    assert.strictEqual(one.events.at(-1)?._tag, "TurnCompleted")
+    assert.isUndefined(router.active("u1"))
+  })
+
+  it("a message naming the last turn's id on another thread is not that turn's", () => {
+    const router = new Router()
+    router.beginStart("t")
+    const turn = router.claim("t", "u")
+    router.endStart("t")
+    router.route(delta("t", "u", "mine"))
+    router.route(delta("other", "u", "not mine"))
+    assert.deepStrictEqual(turn.events.map((event) => event._tag === "AgentMessageDelta" ? event.delta : event._tag), ["mine"])
+  })
+
+  it("a failed connection leaves no last turn to route to", () => {
+    const router = new Router()
+    router.beginStart("t")
+    const turn = router.claim("t", "u")
+    router.endStart("t")
+    router.route(delta("t", "u", "before"))
+    router.failAll(CodexError.make(new CodexError.Closed()))
+    router.route(delta("t", "u", "after"))
+    assert.strictEqual(turn.events.length, 1)
+    assert.strictEqual(turn.phase._tag, "Failed")
+  })
+})
+
+describe("Router: a turn's summary (TurnResult.collect without walking the deltas)", () => {
+  const item = (id: string, text: string) => ({ type: "agentMessage", id, text, phase: null })
+  const usage = (total: number) => {
+    const breakdown = { inputTokens: total, cachedInputTokens: 0, outputTokens: 1, reasoningOutputTokens: 0, totalTokens: total + 1 }
+    return { total: breakdown, last: breakdown, modelContextWindow: null }
+  }
+  const route = (router: Router) => {
+    router.route(turnStarted("t", "u"))
+    router.route(delta("t", "u", "a"))
+    router.route(decoded("item/completed", { threadId: "t", turnId: "u", item: item("m1", "first") }))
+    router.route(decoded("thread/tokenUsage/updated", { threadId: "t", turnId: "u", tokenUsage: usage(10) }))
+    router.route(decoded("error", { threadId: "t", turnId: "u", willRetry: true, error: { message: "retrying" } }))
+    router.route(decoded("error", { threadId: "t", turnId: "u", willRetry: false, error: { message: "given up" } }))
+    router.route(delta("t", "u", "b"))
+    router.route(decoded("thread/tokenUsage/updated", { threadId: "t", turnId: "u", tokenUsage: usage(20) }))
+  }
+
+  it("collect of a live turn's events equals the walk of a copy of them", () => {
+    for (const status of ["completed", "interrupted", "failed"]) {
+      const router = new Router()
+      router.beginStart("t")
+      const turn = router.claim("t", "u")
+      router.endStart("t")
+      route(router)
+      router.route(decoded("item/completed", { threadId: "t", turnId: "u", item: item("m2", "second") }))
+      router.route(turnCompleted("t", "u", status))
+      const live = TurnResult.collect(turn.events, 5)
+      const walked = TurnResult.collect([...turn.events], 5)
+      assert.deepStrictEqual(live, walked)
+      assert.strictEqual(turn.summary.count, turn.events.length)
+      assert.deepStrictEqual(turn.summary.firstUsage, usage(10))
+      assert.deepStrictEqual(turn.summary.usage, usage(20))
+      if (status !== "failed") {
+        assert.strictEqual(live._tag, "Success")
+        if (live._tag === "Success") assert.deepStrictEqual(live.result.items.map((i) => i.id), ["m1", "m2"])
+      }
+    }
+  })
+
+  it("a result collected before the turn's end keeps its items when more complete", () => {
+    const router = new Router()
+    router.beginStart("t")
+    const turn = router.claim("t", "u")
+    router.endStart("t")
+    route(router)
+    router.route(turnCompleted("t", "u"))
+    const first = TurnResult.collect(turn.events, 5)
+    assert.strictEqual(first._tag, "Success")
+    const items = first._tag === "Success" ? first.result.items : []
+    // the turn has ended: nothing more is appended, but the summary's own array must not be what was handed out
+    turn.summary.items.push(item("m9", "later") as never)
+    assert.deepStrictEqual(items.map((i) => i.id), ["m1"])
+  })
+
+  it("events appended to a turn's array by anyone but the turn are walked, not taken from its summary", () => {
+    const router = new Router()
+    router.beginStart("t")
+    const turn = router.claim("t", "u")
+    router.endStart("t")
+    route(router)
+    turn.events.push(TurnEvent.fromIncoming(decoded("item/completed", { threadId: "t", turnId: "u", item: item("m3", "pushed") })))
+    turn.events.push(TurnEvent.fromIncoming(turnCompleted("t", "u")))
+    const result = TurnResult.collect(turn.events, 5)
+    assert.strictEqual(result._tag, "Success")
+    if (result._tag === "Success") assert.deepStrictEqual(result.result.items.map((i) => i.id), ["m1", "m3"])
   })
 })

@@ -11,6 +11,7 @@ import * as CodexError from "../../schema/CodexError.ts"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"
 import type * as AppServerClient from "../AppServerClient.ts"
 import type * as Command from "../Command.ts"
+import { Signal } from "../../streams/internal/signal.ts"
 import * as Checks from "./options.ts"
 
 /** How long a terminated command may take to exit by default. */
@@ -25,35 +26,23 @@ const encoder = new TextEncoder()
 class CommandState {
   readonly chunks: Array<Command.Output> = []
   exit: Exit.Exit<Protocol.CommandExecResponse, CodexError.CodexError> | undefined
-  private waiters: Array<() => void> = []
+  private readonly signal = new Signal()
 
   push(chunk: Command.Output): void {
     if (this.exit !== undefined) return
     this.chunks.push(chunk)
-    this.wake()
+    this.signal.wake()
   }
 
   end(exit: Exit.Exit<Protocol.CommandExecResponse, CodexError.CodexError>): void {
     if (this.exit !== undefined) return
     this.exit = exit
-    this.wake()
+    this.signal.wake()
   }
 
-  private wake(): void {
-    if (this.waiters.length === 0) return
-    const waiters = this.waiters
-    this.waiters = []
-    for (const waiter of waiters) waiter()
+  get changed(): Effect.Effect<void> {
+    return this.signal.wait
   }
-
-  readonly changed: Effect.Effect<void> = Effect.callback<void>((resume) => {
-    const waiter = () => resume(Effect.void)
-    this.waiters.push(waiter)
-    return Effect.sync(() => {
-      const index = this.waiters.indexOf(waiter)
-      if (index >= 0) this.waiters.splice(index, 1)
-    })
-  })
 
   readonly awaitExit: Effect.Effect<Protocol.CommandExecResponse, CodexError.CodexError> = Effect.suspend(() =>
     this.exit ?? Effect.flatMap(this.changed, () => this.awaitExit)

@@ -10,9 +10,11 @@
  */
 import { Cause, Effect, Stream } from "../../schema/internal/effect.ts"
 import type * as Arr from "effect/Array"
-import type { Incoming } from "../../schema/Incoming.ts"
+import type { Incoming, Notification } from "../../schema/Incoming.ts"
 import type * as CodexError from "../../schema/CodexError.ts"
 import * as TurnEvent from "../TurnEvent.ts"
+import { Signal } from "./signal.ts"
+import * as Summary from "./summary.ts"
 
 /** How many buffered events one pull hands downstream at most. */
 const MAX_CHUNK = 4096
@@ -35,8 +37,12 @@ const RUNNING: Phase = { _tag: "Running" }
 export class TurnState {
   readonly events: Array<TurnEvent.TurnEvent> = []
   readonly startedAt = performance.now()
-  phase: Phase = WAITING
-  private waiters: Array<() => void> = []
+  private current: Phase = WAITING
+  // `ended`, as a field: it is read for every event routed
+  private done = false
+  /** What a result needs of `events`, kept as they are appended. */
+  readonly summary = new Summary.Summary()
+  private readonly signal = new Signal()
   private endHooks: Array<() => void> | undefined = undefined
 
   readonly threadId: string
@@ -55,18 +61,60 @@ export class TurnState {
     this.threadId = threadId
     this.turnId = turnId
     this.activeTurnId = turnId
+    Summary.keep(this.events, this.summary)
   }
 
   /**
-   * Points a kept delta's ids at strings the turn already holds (equal ones:
+   * The event of a hot delta routed to this turn, or `undefined` for any
+   * other message. Its ids are strings the turn already holds (equal ones:
    * the router matched them), so a turn of N deltas keeps its ids once, not N
-   * times (each parsed line has its own copies).
+   * times (each parsed line has its own copies). Same fields, in the same
+   * order, as `TurnEvent.fromIncoming` makes.
    */
-  share(event: Shared): void {
-    event.threadId = this.threadId
-    event.turnId = this.turnId
-    if (event.itemId === this.itemId) event.itemId = this.itemId
-    else this.itemId = event.itemId
+  delta(incoming: Notification): TurnEvent.TurnEvent | undefined {
+    switch (incoming.method) {
+      case "item/agentMessage/delta": {
+        const p = incoming.params
+        return { _tag: "AgentMessageDelta", delta: p.delta, itemId: this.item(p.itemId), threadId: this.threadId, turnId: this.turnId }
+      }
+      case "item/reasoning/summaryTextDelta": {
+        const p = incoming.params
+        return {
+          _tag: "ReasoningDelta",
+          kind: "summary",
+          delta: p.delta,
+          itemId: this.item(p.itemId),
+          summaryIndex: p.summaryIndex,
+          threadId: this.threadId,
+          turnId: this.turnId
+        }
+      }
+      case "item/reasoning/textDelta": {
+        const p = incoming.params
+        return {
+          _tag: "ReasoningDelta",
+          kind: "text",
+          contentIndex: p.contentIndex,
+          delta: p.delta,
+          itemId: this.item(p.itemId),
+          threadId: this.threadId,
+          turnId: this.turnId
+        }
+      }
+      case "item/commandExecution/outputDelta": {
+        const p = incoming.params
+        return { _tag: "CommandOutputDelta", delta: p.delta, itemId: this.item(p.itemId), threadId: this.threadId, turnId: this.turnId }
+      }
+      default:
+        return undefined
+    }
+  }
+
+  // deltas of one item follow each other: keep the first copy of its id
+  private item(itemId: string): string {
+    if (itemId === this.itemId) return this.itemId
+    this.itemId = itemId
+    return itemId
   }
 
   /** Appends an event and wakes the turn's waiters. */
@@ -80,23 +128,27 @@ export class TurnState {
    * still run at once: they must see the end before anything else happens.
    */
   append(event: TurnEvent.TurnEvent): boolean {
-    if (this.ended) return false
-    this.events.push(event)
+    if (this.done) return false
+    // an indexed store, not `push`: its feedback (the array's map) lets the optimizer store in place
+    const events = this.events
+    events[events.length] = event
+    this.summary.add(event)
     if (event._tag === "TurnStarted") {
-      this.phase = RUNNING
+      this.current = RUNNING
       this.activeTurnId = event.turn.id
-    }
-    // the time of the end, so a client-measured duration does not grow with how late `result` is read
-    if (event._tag === "TurnCompleted") {
-      this.phase = { _tag: "Completed", at: performance.now() }
+    } else if (event._tag === "TurnCompleted") {
+      // the time of the end, so a client-measured duration does not grow with how late `result` is read
+      this.current = { _tag: "Completed", at: performance.now() }
+      this.done = true
       this.runEndHooks()
     }
     return true
   }
 
   fail(error: CodexError.CodexError): void {
-    if (this.ended) return
-    this.phase = { _tag: "Failed", error }
+    if (this.done) return
+    this.current = { _tag: "Failed", error }
+    this.done = true
     this.runEndHooks()
     this.wake()
   }
@@ -122,9 +174,14 @@ export class TurnState {
     return this.phase._tag !== "Waiting"
   }
 
+  /** Where the turn is; only {@link append} and {@link fail} move it. */
+  get phase(): Phase {
+    return this.current
+  }
+
   /** Completed or failed: nothing more will happen to it. */
   get ended(): boolean {
-    return this.phase._tag === "Completed" || this.phase._tag === "Failed"
+    return this.done
   }
 
   /** When `turn/completed` arrived (`performance.now()`), if it did. */
@@ -134,21 +191,13 @@ export class TurnState {
 
   /** Resumes everyone waiting for a change (Effect resumes them synchronously). */
   wake(): void {
-    if (this.waiters.length === 0) return
-    const waiters = this.waiters
-    this.waiters = []
-    for (const waiter of waiters) waiter()
+    this.signal.wake()
   }
 
   /** Waits until something changes (an event, the end, a failure). */
-  readonly changed: Effect.Effect<void> = Effect.callback<void>((resume) => {
-    const waiter = () => resume(Effect.void)
-    this.waiters.push(waiter)
-    return Effect.sync(() => {
-      const index = this.waiters.indexOf(waiter)
-      if (index >= 0) this.waiters.splice(index, 1)
-    })
-  })
+  get changed(): Effect.Effect<void> {
+    return this.signal.wait
+  }
 
   /** Waits for the end of the turn. */
   readonly awaitEnd: Effect.Effect<void, CodexError.CodexError> = Effect.suspend(() => {
@@ -186,14 +235,11 @@ export class TurnState {
   }))
 }
 
-const idsOf = (incoming: Incoming): { readonly threadId: string | undefined; readonly turnId: string | undefined } => {
-  const params = incoming.params as Record<string, unknown> | null | undefined
-  if (typeof params !== "object" || params === null) return { threadId: undefined, turnId: undefined }
-  const threadId = typeof params.threadId === "string" ? params.threadId : undefined
-  if (typeof params.turnId === "string") return { threadId, turnId: params.turnId }
+/** The turn a message names: `params.turnId`, else `params.turn.id`. */
+const turnIdOf = (params: Record<string, unknown>): string | undefined => {
+  if (typeof params.turnId === "string") return params.turnId
   const turn = params.turn as { id?: unknown } | null | undefined
-  const turnId = typeof turn === "object" && turn !== null && typeof turn.id === "string" ? turn.id : undefined
-  return { threadId, turnId }
+  return typeof turn === "object" && turn !== null && typeof turn.id === "string" ? turn.id : undefined
 }
 
 /**
@@ -206,13 +252,6 @@ const rootOf = (event: TurnEvent.TurnEvent): string | undefined => {
   if (event._tag !== "TurnStarted") return undefined
   const root = event.turn.rootTurnId
   return typeof root === "string" && root !== event.turn.id ? root : undefined
-}
-
-/** The ids of a delta, rewritten (while the event is new, before anyone sees it) to shared strings. */
-interface Shared {
-  threadId: string
-  turnId: string
-  itemId: string
 }
 
 /** A routed event nobody claimed yet, with the ids it names. */
@@ -254,6 +293,10 @@ export class Router {
   private failure: CodexError.CodexError | undefined
   // Turns changed since the last `endBatch`; a turn may appear more than once (waking twice is harmless).
   private dirty: Array<TurnState> = []
+  // The turn the last routed message went to, while it is in `turns`: a turn's
+  // events come in runs, and comparing its id costs less than hashing the
+  // fresh copy of it each parsed line carries.
+  private last: TurnState | undefined = undefined
 
   /** Routes one message from the connection and wakes the turn it changed. */
   route(incoming: Incoming): void {
@@ -285,9 +328,13 @@ export class Router {
       }
       return
     }
-    const { threadId, turnId } = idsOf(incoming)
+    const params = incoming.params as Record<string, unknown> | null | undefined
+    if (typeof params !== "object" || params === null) return
+    const threadId = typeof params.threadId === "string" ? params.threadId : undefined
+    const turnId = turnIdOf(params)
     if (turnId === undefined) return
-    const turn = this.turns.get(turnId)
+    const last = this.last
+    const turn = last !== undefined && last.turnId === turnId ? last : this.lookup(turnId)
     if (turn !== undefined && (threadId === undefined || threadId === turn.threadId)) {
       this.deliver(turn, incoming)
       return
@@ -315,12 +362,15 @@ export class Router {
     }
   }
 
+  private lookup(turnId: string): TurnState | undefined {
+    const turn = this.turns.get(turnId)
+    if (turn !== undefined) this.last = turn
+    return turn
+  }
+
   private deliver(turn: TurnState, incoming: Incoming): void {
     if (incoming._tag === "ServerRequest") this.requestTurns.set(incoming.id, turn)
-    const event = TurnEvent.fromIncoming(incoming)
-    if (event._tag === "AgentMessageDelta" || event._tag === "ReasoningDelta" || event._tag === "CommandOutputDelta") {
-      turn.share(event as Shared)
-    }
+    const event = (incoming._tag === "Notification" ? turn.delta(incoming) : undefined) ?? TurnEvent.fromIncoming(incoming)
     this.add(turn, event)
     if (turn.ended) this.release(turn)
   }
@@ -338,6 +388,7 @@ export class Router {
   }
 
   private release(turn: TurnState): void {
+    if (this.last === turn) this.last = undefined
     if (this.turns.get(turn.turnId) === turn) this.turns.delete(turn.turnId)
     for (const [id, owner] of this.requestTurns) if (owner === turn) this.requestTurns.delete(id)
     this.starts.get(turn.threadId)?.ended.push(turn)
@@ -451,6 +502,7 @@ export class Router {
     this.endBatch()
     for (const turn of this.turns.values()) turn.fail(error)
     this.turns.clear()
+    this.last = undefined
     this.requestTurns.clear()
     for (const start of this.starts.values()) {
       for (const watcher of start.watchers.splice(0)) watcher({ error })
