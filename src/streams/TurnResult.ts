@@ -10,7 +10,10 @@ import * as ProtocolLazy from "../schema/generated/ProtocolLazy.gen.ts"
 import * as CodexError from "../schema/CodexError.ts"
 import type { TurnEvent } from "./TurnEvent.ts"
 
-const isCodexErrorInfo = Schema.is(ProtocolLazy.CodexErrorInfo())
+// built on first use: building it while this module loads would load effect/Schema at import
+let codexErrorInfoGuard: ((u: unknown) => u is Protocol.CodexErrorInfo) | undefined
+const isCodexErrorInfo = (u: unknown): u is Protocol.CodexErrorInfo =>
+  (codexErrorInfoGuard ??= Schema.is(ProtocolLazy.CodexErrorInfo()))(u)
 
 /**
  * A turn that ended `completed` or `interrupted` (a `failed` turn is a
