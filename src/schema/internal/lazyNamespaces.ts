@@ -11,7 +11,10 @@
  * @internal
  */
 import type * as OAI from "effect/ai/OpenAiStructuredOutput"
+import type * as CP from "effect/process/ChildProcess"
+import type * as CPS from "effect/process/ChildProcessSpawner"
 import type * as S from "effect/Schema"
+import type * as SAST from "effect/SchemaAST"
 import type * as SocketNs from "effect/socket/Socket"
 import { lazyModule } from "./lazyModule.ts"
 
@@ -37,7 +40,7 @@ export declare namespace Schema {
   export type Defect = S.Defect
   export type Encoder<E, RE = never> = S.Encoder<E, RE>
   export type Json = S.Json
-  export type Literals<L extends ReadonlyArray<import("effect/SchemaAST").LiteralValue>> = S.Literals<L>
+  export type Literals<L extends ReadonlyArray<SAST.LiteralValue>> = S.Literals<L>
   export type MutableJson = S.MutableJson
   export type Never = S.Never
   export type Null = S.Null
@@ -82,4 +85,73 @@ export const Socket: typeof SocketNs = lazyModule<typeof SocketNs>("effect/socke
 export declare namespace Socket {
   export type SocketError = SocketNs.SocketError
   export type WebSocketConstructor = SocketNs.WebSocketConstructor
+}
+
+/**
+ * The `effect/SchemaAST` namespace, loaded on first use (it brings `SchemaGetter`,
+ * `SchemaTransformation`, `DateTime` and `BigDecimal`, ~330 KB of source).
+ *
+ * @internal
+ */
+export const SchemaAST: typeof SAST = lazyModule<typeof SAST>("effect/SchemaAST")
+
+/**
+ * The types of `effect/SchemaAST` the SDK names.
+ *
+ * @internal
+ */
+export declare namespace SchemaAST {
+  export type AST = SAST.AST
+  export type Arrays = SAST.Arrays
+  export type Check<T> = SAST.Check<T>
+  export type Checks = SAST.Checks
+  export type Declaration = SAST.Declaration
+  export type Encoding = SAST.Encoding
+  export type Filter<E> = SAST.Filter<E>
+  export type IndexSignature = SAST.IndexSignature
+  export type Link = SAST.Link
+  export type LiteralValue = SAST.LiteralValue
+  export type Number = SAST.Number
+  export type Objects = SAST.Objects
+  export type ParseOptions = SAST.ParseOptions
+  export type PropertySignature = SAST.PropertySignature
+  export type Suspend = SAST.Suspend
+  export type Union<A extends AST = AST> = SAST.Union<A>
+}
+
+/**
+ * The `effect/process/ChildProcess` namespace, loaded on first use (when a
+ * process is spawned: it and the spawner bring `SchemaAST` along).
+ *
+ * @internal
+ */
+export const ChildProcess: typeof CP = lazyModule<typeof CP>("effect/process/ChildProcess")
+
+/**
+ * The types of `effect/process/ChildProcess` the SDK names.
+ *
+ * @internal
+ */
+export declare namespace ChildProcess {
+  export type Command = CP.Command
+  export type CommandOptions = CP.CommandOptions
+  export type StandardCommand = CP.StandardCommand
+}
+
+/**
+ * The `effect/process/ChildProcessSpawner` namespace, loaded on first use.
+ *
+ * @internal
+ */
+export const ChildProcessSpawner: typeof CPS = lazyModule<typeof CPS>("effect/process/ChildProcessSpawner")
+
+/**
+ * The types of `effect/process/ChildProcessSpawner` the SDK names.
+ *
+ * @internal
+ */
+export declare namespace ChildProcessSpawner {
+  export type ChildProcessHandle = CPS.ChildProcessHandle
+  export type ChildProcessSpawner = CPS.ChildProcessSpawner
+  export type ExitCode = CPS.ExitCode
 }
