@@ -24,14 +24,14 @@
  * @since 0.1.0
  */
 import { Predicate, Schema } from "./internal/effect.ts"
-import * as Lazy from "./internal/lazySchemas.ts"
+import * as LazySchema from "./internal/lazySchemas.ts"
 import * as ProtocolLazy from "./generated/ProtocolLazy.gen.ts"
 
 const TypeId = "~effect-codex/CodexError" as const
 const ReasonTypeId = "~effect-codex/CodexError/Reason" as const
 
 // Every class here is `Schema.Error` as a value and a type, with its schema built on first use
-// (Lazy.errorClass): defining them loads nothing of effect/Schema, which is a quarter of a cold import.
+// (LazySchema.ErrorClass): defining them loads nothing of effect/Schema, which is a quarter of a cold import.
 
 /**
  * The codex binary could not be started (missing file, not executable, ...).
@@ -39,7 +39,7 @@ const ReasonTypeId = "~effect-codex/CodexError/Reason" as const
  * @category reasons
  * @since 0.1.0
  */
-export class SpawnError extends Lazy.errorClass<SpawnError>()("effect-codex/CodexError/SpawnError", "SpawnError", ["_tag", "command", "description", "cause"], () => ({
+export class SpawnError extends LazySchema.ErrorClass<SpawnError>("effect-codex/CodexError/SpawnError", ["command", "description", "cause"])(() => ({
   _tag: Schema.tag("SpawnError"),
   command: Schema.String,
   description: Schema.String,
@@ -92,7 +92,7 @@ const stderrSummary = (tail: ReadonlyArray<string>): string => {
  * @category reasons
  * @since 0.1.0
  */
-export class ProcessExited extends Lazy.errorClass<ProcessExited>()("effect-codex/CodexError/ProcessExited", "ProcessExited", ["_tag", "exitCode", "signal", "stderrTail"], () => ({
+export class ProcessExited extends LazySchema.ErrorClass<ProcessExited>("effect-codex/CodexError/ProcessExited", ["exitCode", "signal", "stderrTail"])(() => ({
   _tag: Schema.tag("ProcessExited"),
   exitCode: Schema.UndefinedOr(Schema.Number),
   signal: Schema.UndefinedOr(Schema.String),
@@ -117,7 +117,7 @@ export class ProcessExited extends Lazy.errorClass<ProcessExited>()("effect-code
  * @category reasons
  * @since 0.1.0
  */
-export class TransportError extends Lazy.errorClass<TransportError>()("effect-codex/CodexError/TransportError", "TransportError", ["_tag", "description", "cause"], () => ({
+export class TransportError extends LazySchema.ErrorClass<TransportError>("effect-codex/CodexError/TransportError", ["description", "cause"])(() => ({
   _tag: Schema.tag("TransportError"),
   description: Schema.String,
   cause: Schema.optional(Schema.Defect())
@@ -135,7 +135,7 @@ export class TransportError extends Lazy.errorClass<TransportError>()("effect-co
  * @category reasons
  * @since 0.1.0
  */
-export class ProtocolError extends Lazy.errorClass<ProtocolError>()("effect-codex/CodexError/ProtocolError", "ProtocolError", ["_tag", "method", "description", "cause"], () => ({
+export class ProtocolError extends LazySchema.ErrorClass<ProtocolError>("effect-codex/CodexError/ProtocolError", ["method", "description", "cause"])(() => ({
   _tag: Schema.tag("ProtocolError"),
   method: Schema.optional(Schema.String),
   description: Schema.String,
@@ -154,7 +154,7 @@ export class ProtocolError extends Lazy.errorClass<ProtocolError>()("effect-code
  * @category reasons
  * @since 0.1.0
  */
-export class RpcError extends Lazy.errorClass<RpcError>()("effect-codex/CodexError/RpcError", "RpcError", ["_tag", "method", "code", "message", "data"], () => ({
+export class RpcError extends LazySchema.ErrorClass<RpcError>("effect-codex/CodexError/RpcError", ["method", "code", "message", "data"])(() => ({
   _tag: Schema.tag("RpcError"),
   method: Schema.String,
   code: Schema.Number,
@@ -171,7 +171,7 @@ export class RpcError extends Lazy.errorClass<RpcError>()("effect-codex/CodexErr
  * @category reasons
  * @since 0.1.0
  */
-export class Overloaded extends Lazy.errorClass<Overloaded>()("effect-codex/CodexError/Overloaded", "Overloaded", ["_tag", "method"], () => ({
+export class Overloaded extends LazySchema.ErrorClass<Overloaded>("effect-codex/CodexError/Overloaded", ["method"])(() => ({
   _tag: Schema.tag("Overloaded"),
   method: Schema.String
 })) {
@@ -187,7 +187,7 @@ export class Overloaded extends Lazy.errorClass<Overloaded>()("effect-codex/Code
  * @category reasons
  * @since 0.1.0
  */
-export class Timeout extends Lazy.errorClass<Timeout>()("effect-codex/CodexError/Timeout", "Timeout", ["_tag", "method"], () => ({
+export class Timeout extends LazySchema.ErrorClass<Timeout>("effect-codex/CodexError/Timeout", ["method"])(() => ({
   _tag: Schema.tag("Timeout"),
   method: Schema.String
 })) {
@@ -205,7 +205,7 @@ export class Timeout extends Lazy.errorClass<Timeout>()("effect-codex/CodexError
  * @category reasons
  * @since 0.1.0
  */
-export class TurnFailed extends Lazy.errorClass<TurnFailed>()("effect-codex/CodexError/TurnFailed", "TurnFailed", ["_tag", "threadId", "turnId", "message", "codexErrorInfo", "additionalDetails"], () => ({
+export class TurnFailed extends LazySchema.ErrorClass<TurnFailed>("effect-codex/CodexError/TurnFailed", ["threadId", "turnId", "message", "codexErrorInfo", "additionalDetails"])(() => ({
   _tag: Schema.tag("TurnFailed"),
   threadId: Schema.String,
   turnId: Schema.String,
@@ -225,7 +225,7 @@ export class TurnFailed extends Lazy.errorClass<TurnFailed>()("effect-codex/Code
  * @category reasons
  * @since 0.1.0
  */
-export class OutputDecodeError extends Lazy.errorClass<OutputDecodeError>()("effect-codex/CodexError/OutputDecodeError", "OutputDecodeError", ["_tag", "text", "description"], () => ({
+export class OutputDecodeError extends LazySchema.ErrorClass<OutputDecodeError>("effect-codex/CodexError/OutputDecodeError", ["text", "description"])(() => ({
   _tag: Schema.tag("OutputDecodeError"),
   text: Schema.String,
   description: Schema.String
@@ -243,7 +243,7 @@ export class OutputDecodeError extends Lazy.errorClass<OutputDecodeError>()("eff
  * @category reasons
  * @since 0.1.0
  */
-export class InvalidOptions extends Lazy.errorClass<InvalidOptions>()("effect-codex/CodexError/InvalidOptions", "InvalidOptions", ["_tag", "description"], () => ({
+export class InvalidOptions extends LazySchema.ErrorClass<InvalidOptions>("effect-codex/CodexError/InvalidOptions", ["description"])(() => ({
   _tag: Schema.tag("InvalidOptions"),
   description: Schema.String
 })) {
@@ -259,7 +259,7 @@ export class InvalidOptions extends Lazy.errorClass<InvalidOptions>()("effect-co
  * @category reasons
  * @since 0.1.0
  */
-export class Closed extends Lazy.errorClass<Closed>()("effect-codex/CodexError/Closed", "Closed", ["_tag"], () => ({
+export class Closed extends LazySchema.ErrorClass<Closed>("effect-codex/CodexError/Closed", [])(() => ({
   _tag: Schema.tag("Closed")
 })) {
   readonly [ReasonTypeId] = ReasonTypeId
@@ -305,7 +305,7 @@ export const CodexErrorReason: Schema.Union<readonly [
   typeof OutputDecodeError,
   typeof InvalidOptions,
   typeof Closed
-]> = Lazy.schema(() => Schema.Union([
+]> = LazySchema.schema(() => Schema.Union([
   SpawnError,
   ProcessExited,
   TransportError,
@@ -325,7 +325,7 @@ export const CodexErrorReason: Schema.Union<readonly [
  * @category errors
  * @since 0.1.0
  */
-export class CodexError extends Lazy.errorClass<CodexError>()("effect-codex/CodexError", "CodexError", ["_tag", "reason"], () => ({
+export class CodexError extends LazySchema.ErrorClass<CodexError>("effect-codex/CodexError", ["reason"])(() => ({
   _tag: Schema.tag("CodexError"),
   reason: CodexErrorReason
 })) {

@@ -2,7 +2,7 @@
  * Schema-backed values whose schema is built on first use, so that defining
  * them loads nothing of `effect/Schema` (see `./lazyModule.ts`).
  *
- * - {@link errorClass}: a yieldable error class that is, as a value, the same
+ * - {@link ErrorClass}: a yieldable error class that is, as a value, the same
  *   as `Schema.Error<Self>(identifier)(fields)`: same instances (fields as own
  *   properties, `name` = identifier, the class marker effect's decoder checks),
  *   same static side (`ast`, `fields`, `make`, `annotate`, `extend`, ...), same
@@ -24,27 +24,35 @@ const immerable = Symbol.for("immer-draftable")
 type AnyClass = abstract new(...args: ReadonlyArray<any>) => unknown
 
 /**
- * A yieldable error class with the fields `keys` (in that order), the first
- * one `_tag` = `tag`, whose schema is `Schema.Error(identifier)(fields())`,
- * built on first use. `keys` must list the keys of `fields()`.
+ * `Schema.Error<Self>(identifier)(fields())` with the schema built on first
+ * use. `keys` lists the fields after `_tag`, in order (checked when the schema
+ * is built); `_tag` is the last segment of `identifier`.
  *
  * @internal
  */
-export const errorClass = <Self>() =>
+export const ErrorClass = <Self>(identifier: string, keys: ReadonlyArray<string>) =>
 <Fields extends Schema.Struct.Fields>(
-  identifier: string,
-  tag: string,
-  keys: ReadonlyArray<keyof Fields & string>,
   fields: () => Fields
 ): Schema.Class<Self, Schema.Struct<Fields>, Cause.YieldableError> => {
+  const tag = identifier.slice(identifier.lastIndexOf("/") + 1)
   let schemaClass: Record<PropertyKey, any> | undefined
-  const real = () => schemaClass ??= Schema.Error<unknown>(identifier)(fields()) as never
+  const real = () => {
+    if (schemaClass === undefined) {
+      const built = fields()
+      const expected = ["_tag", ...keys].join(", ")
+      if (Object.keys(built).join(", ") !== expected) {
+        throw new globalThis.Error(`${identifier}: the fields are ${Object.keys(built).join(", ")}, the keys say ${expected}`)
+      }
+      schemaClass = Schema.Error<unknown>(identifier)(built) as never
+    }
+    return schemaClass!
+  }
   // effect's class methods take the class from `this`: called with ours, they build the schema of ours
   const forward = (self: AnyClass, key: string, args: IArguments) => real()[key].apply(self, args)
   const classTypeId = `~effect/Schema/Class/${identifier}`
   const valueOf = (input: Record<string, unknown>): Record<string, unknown> => {
     const value: Record<string, unknown> = { _tag: tag }
-    for (const key of keys) if (key !== "_tag" && Object.hasOwn(input, key)) value[key] = input[key]
+    for (const key of keys) if (Object.hasOwn(input, key)) value[key] = input[key]
     return value
   }
   class Base extends Data.Error<Record<string, unknown>> {
