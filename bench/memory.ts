@@ -2,7 +2,9 @@
  * Section: memory of one connection. bench/memoryWorker.ts in a fresh process per side (so neither
  * side's heap or loaded modules count for the other): 50 threads x 10 turns on one
  * `codex app-server` against a LocalModel in another process; RSS and heap after forced GCs with
- * the threads still referenced, and the peak RSS. The SDK side loads the built dist/index.js.
+ * the threads still referenced, and the peak RSS. The SDK side loads the built dist/index.js, with
+ * effect and the platform imported by module (the target row); a second SDK run imports their barrels,
+ * as an application may, to show what those cost on their own.
  */
 import { execFile } from "node:child_process"
 import * as NodePath from "node:path"
@@ -19,7 +21,7 @@ export interface MemoryResult {
   readonly peakRssMb: number
 }
 
-const runWorker = (side: "sdk" | "raw", threads: number, turns: number): Promise<MemoryResult> => {
+const runWorker = (side: "sdk" | "sdk-barrels" | "raw", threads: number, turns: number): Promise<MemoryResult> => {
   const { bin, env } = codexBinary()
   return new Promise((resolve, reject) =>
     execFile(
@@ -46,6 +48,8 @@ export const memory: Section = {
     ctx.log(`  memory raw: RSS ${fmt(raw.rssMb, 1)} MB`)
     const sdk = await runWorker("sdk", threads, turns)
     ctx.log(`  memory sdk: RSS ${fmt(sdk.rssMb, 1)} MB`)
+    const barrels = await runWorker("sdk-barrels", threads, turns)
+    ctx.log(`  memory sdk, barrel imports: RSS ${fmt(barrels.rssMb, 1)} MB`)
     const targets: Array<TargetCheck> = [{
       name: `RSS, one connection, ${threads} threads x ${turns} turns (MB, SDK)`,
       value: Math.round(sdk.rssMb * 10) / 10,
@@ -56,10 +60,16 @@ export const memory: Section = {
     const markdown = [
       `One \`codex app-server\`, ${threads} threads, ${turns} rounds of one turn on every thread at once (LocalModel answers "t0 " in another process); each side in a fresh Node process; MB after two forced GCs with the threads still referenced.`,
       "",
-      table(["side", "RSS", "peak RSS", "heap used"], [row("raw", raw), row("SDK", sdk)]),
+      table(["side", "RSS", "peak RSS", "heap used"], [
+        row("raw", raw),
+        row("SDK", sdk),
+        row("SDK, `effect` and `@effect/platform-node` barrels imported", barrels)
+      ]),
+      "",
+      "The SDK row imports effect and the platform by module (`effect/Effect`, `effect/Layer`, `@effect/platform-node/NodeServices`): what the SDK needs. The barrels load every module they re-export, whatever the application uses; the last row shows that cost.",
       "",
       `SDK RSS target <= ${RSS_TARGET_MB} MB: ${verdict(sdk.rssMb <= RSS_TARGET_MB)}`
     ].join("\n")
-    return { markdown, data: { threads, turns, raw, sdk }, targets }
+    return { markdown, data: { threads, turns, raw, sdk, sdkBarrels: barrels }, targets }
   }
 }

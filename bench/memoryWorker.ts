@@ -6,7 +6,12 @@
  * (SDK: the `Thread` handles; raw: their ids). Prints one JSON line: RSS and heap after two forced
  * GCs, and the peak RSS of the process.
  *
- * Usage: node --expose-gc bench/memoryWorker.ts <sdk|raw> [threads] [turns]
+ * The `sdk` side imports effect and the platform by module (`effect/Effect`, `effect/Layer`,
+ * `@effect/platform-node/NodeServices`), so its process holds what the SDK needs; `sdk-barrels`
+ * imports the barrels (`effect`, `@effect/platform-node`) as an application may, which load every
+ * module they re-export (~40 MB more RSS on their own, measured beside the SDK's).
+ *
+ * Usage: node --expose-gc bench/memoryWorker.ts <sdk|sdk-barrels|raw> [threads] [turns]
  * (the parent passes the codex binary and env as ICOUNT_CODEX_BIN / ICOUNT_CODEX_ENV; the SDK
  * side loads the built dist/index.js).
  */
@@ -74,9 +79,13 @@ const raw = async (codexHome: string, cwd: string) => {
   return result
 }
 
-const sdk = async (codexHome: string, cwd: string) => {
-  const { NodeServices } = await import("@effect/platform-node")
-  const { Effect, Layer } = await import("effect")
+const sdk = async (codexHome: string, cwd: string, barrels: boolean) => {
+  const { NodeServices } = barrels
+    ? await import("@effect/platform-node")
+    : { NodeServices: await import("@effect/platform-node/NodeServices") }
+  const { Effect, Layer } = barrels
+    ? await import("effect")
+    : { Effect: await import("effect/Effect"), Layer: await import("effect/Layer") }
   // A variable specifier: type-checking must not need the build; the types are the source's.
   const dist = pathToFileURL(NodePath.join(import.meta.dirname, "..", "dist", "index.js")).href
   const { AppServer, Codex } = (await import(dist)) as typeof import("../src/index.ts")
@@ -94,11 +103,15 @@ const sdk = async (codexHome: string, cwd: string) => {
 }
 
 const main = async () => {
-  if (bin === "" || (side !== "sdk" && side !== "raw")) throw new Error("usage: memoryWorker.ts <sdk|raw> [threads] [turns], with ICOUNT_CODEX_BIN set")
+  if (bin === "" || (side !== "sdk" && side !== "sdk-barrels" && side !== "raw")) {
+    throw new Error("usage: memoryWorker.ts <sdk|sdk-barrels|raw> [threads] [turns], with ICOUNT_CODEX_BIN set")
+  }
   // Enough answers for every turn even if codex sent a few extra model requests.
   const model = await startModel(THREADS * TURNS * 2)
   try {
-    return side === "sdk" ? await sdk(model.codexHome, model.codexHome) : await raw(model.codexHome, model.codexHome)
+    return side === "raw"
+      ? await raw(model.codexHome, model.codexHome)
+      : await sdk(model.codexHome, model.codexHome, side === "sdk-barrels")
   } finally {
     model.stop()
   }

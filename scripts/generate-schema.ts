@@ -667,7 +667,7 @@ const unionMethods = (defs: Record<string, JsonObject>, union: string): Array<Me
     const required = (branch.required ?? []).includes("params")
     if (params === undefined || params.type === "null") {
       // no params: `params` may be omitted (or null)
-      return { method, description, paramsType: "undefined | null", paramsSchema: "NoParams", paramsName: undefined }
+      return { method, description, paramsType: "undefined | null", paramsSchema: "NoParams()", paramsName: undefined }
     }
     if (typeof params.$ref === "string") {
       const name = refName(params)
@@ -861,9 +861,10 @@ const generateProtocol = (version: string, flattened: Record<string, JsonObject>
   const lazyLines: Array<string> = [
     ...header(version),
     "// Every definition of Protocol.gen.ts as a thunk that builds its schema on first call (and returns the same",
-    "// schema afterwards): the SDK's main entry point reads schemas from here so that importing it builds none.",
+    "// schema afterwards): the SDK's main entry point reads schemas from here so that importing it builds none,",
+    "// and takes `Schema` from lazyNamespaces.ts so that importing it does not load effect/Schema either.",
     "",
-    `import * as Schema from "effect/Schema"`
+    `import { Schema } from "../internal/lazyNamespaces.ts"`
   ]
   for (const a of code.artifacts) if (a._tag === "Import") lazyLines.push(a.importDeclaration)
   lazyLines.push(`import { lazy } from "../internal/lazy.ts"`)
@@ -966,13 +967,13 @@ const generateMethods = (
   const lines: Array<string> = [
     ...header(version),
     "",
-    `import * as Schema from "effect/Schema"`,
-    `import { lazyRecord } from "../internal/lazy.ts"`,
+    `import { lazy, lazyRecord } from "../internal/lazy.ts"`,
+    `import { Schema } from "../internal/lazyNamespaces.ts"`,
     `import type * as P from "./${PROTOCOL_FILE}"`,
     `import * as Lazy from "./${LAZY_FILE}"`,
     "",
     "/** Params of a method whose JSON Schema has no params: `params` is omitted (or `null`) on the wire. */",
-    "const NoParams = Schema.UndefinedOr(Schema.Null)",
+    "const NoParams = /*#__PURE__*/ lazy(() => Schema.UndefinedOr(Schema.Null))",
     ""
   ]
 

@@ -24,13 +24,14 @@
  * @since 0.1.0
  */
 import { Predicate, Schema } from "./internal/effect.ts"
+import * as LazySchema from "./internal/lazySchemas.ts"
 import * as ProtocolLazy from "./generated/ProtocolLazy.gen.ts"
 
 const TypeId = "~effect-codex/CodexError" as const
 const ReasonTypeId = "~effect-codex/CodexError/Reason" as const
 
-// the one protocol schema a reason needs at class definition: built here, not with the whole protocol
-const CodexErrorInfo = ProtocolLazy.CodexErrorInfo()
+// Every class here is `Schema.Error` as a value and a type, with its schema built on first use
+// (LazySchema.ErrorClass): defining them loads nothing of effect/Schema, which is a quarter of a cold import.
 
 /**
  * The codex binary could not be started (missing file, not executable, ...).
@@ -38,12 +39,12 @@ const CodexErrorInfo = ProtocolLazy.CodexErrorInfo()
  * @category reasons
  * @since 0.1.0
  */
-export class SpawnError extends Schema.Error<SpawnError>("effect-codex/CodexError/SpawnError")({
+export class SpawnError extends LazySchema.ErrorClass<SpawnError>("effect-codex/CodexError/SpawnError", ["command", "description", "cause"])(() => ({
   _tag: Schema.tag("SpawnError"),
   command: Schema.String,
   description: Schema.String,
   cause: Schema.optional(Schema.Defect())
-}) {
+})) {
   readonly [ReasonTypeId] = ReasonTypeId
   override get message(): string {
     return `Cannot start ${this.command}: ${this.description}`
@@ -91,12 +92,12 @@ const stderrSummary = (tail: ReadonlyArray<string>): string => {
  * @category reasons
  * @since 0.1.0
  */
-export class ProcessExited extends Schema.Error<ProcessExited>("effect-codex/CodexError/ProcessExited")({
+export class ProcessExited extends LazySchema.ErrorClass<ProcessExited>("effect-codex/CodexError/ProcessExited", ["exitCode", "signal", "stderrTail"])(() => ({
   _tag: Schema.tag("ProcessExited"),
   exitCode: Schema.UndefinedOr(Schema.Number),
   signal: Schema.UndefinedOr(Schema.String),
   stderrTail: Schema.Array(Schema.String)
-}) {
+})) {
   readonly [ReasonTypeId] = ReasonTypeId
   override get message(): string {
     const how = this.exitCode !== undefined
@@ -116,11 +117,11 @@ export class ProcessExited extends Schema.Error<ProcessExited>("effect-codex/Cod
  * @category reasons
  * @since 0.1.0
  */
-export class TransportError extends Schema.Error<TransportError>("effect-codex/CodexError/TransportError")({
+export class TransportError extends LazySchema.ErrorClass<TransportError>("effect-codex/CodexError/TransportError", ["description", "cause"])(() => ({
   _tag: Schema.tag("TransportError"),
   description: Schema.String,
   cause: Schema.optional(Schema.Defect())
-}) {
+})) {
   readonly [ReasonTypeId] = ReasonTypeId
   override get message(): string {
     return this.description
@@ -134,12 +135,12 @@ export class TransportError extends Schema.Error<TransportError>("effect-codex/C
  * @category reasons
  * @since 0.1.0
  */
-export class ProtocolError extends Schema.Error<ProtocolError>("effect-codex/CodexError/ProtocolError")({
+export class ProtocolError extends LazySchema.ErrorClass<ProtocolError>("effect-codex/CodexError/ProtocolError", ["method", "description", "cause"])(() => ({
   _tag: Schema.tag("ProtocolError"),
   method: Schema.optional(Schema.String),
   description: Schema.String,
   cause: Schema.optional(Schema.Defect())
-}) {
+})) {
   readonly [ReasonTypeId] = ReasonTypeId
   override get message(): string {
     return this.method === undefined ? this.description : `${this.method}: ${this.description}`
@@ -153,13 +154,13 @@ export class ProtocolError extends Schema.Error<ProtocolError>("effect-codex/Cod
  * @category reasons
  * @since 0.1.0
  */
-export class RpcError extends Schema.Error<RpcError>("effect-codex/CodexError/RpcError")({
+export class RpcError extends LazySchema.ErrorClass<RpcError>("effect-codex/CodexError/RpcError", ["method", "code", "message", "data"])(() => ({
   _tag: Schema.tag("RpcError"),
   method: Schema.String,
   code: Schema.Number,
   message: Schema.String,
   data: Schema.optional(Schema.Unknown)
-}) {
+})) {
   readonly [ReasonTypeId] = ReasonTypeId
 }
 
@@ -170,10 +171,10 @@ export class RpcError extends Schema.Error<RpcError>("effect-codex/CodexError/Rp
  * @category reasons
  * @since 0.1.0
  */
-export class Overloaded extends Schema.Error<Overloaded>("effect-codex/CodexError/Overloaded")({
+export class Overloaded extends LazySchema.ErrorClass<Overloaded>("effect-codex/CodexError/Overloaded", ["method"])(() => ({
   _tag: Schema.tag("Overloaded"),
   method: Schema.String
-}) {
+})) {
   readonly [ReasonTypeId] = ReasonTypeId
   override get message(): string {
     return `${this.method}: server overloaded, retries exhausted`
@@ -186,10 +187,10 @@ export class Overloaded extends Schema.Error<Overloaded>("effect-codex/CodexErro
  * @category reasons
  * @since 0.1.0
  */
-export class Timeout extends Schema.Error<Timeout>("effect-codex/CodexError/Timeout")({
+export class Timeout extends LazySchema.ErrorClass<Timeout>("effect-codex/CodexError/Timeout", ["method"])(() => ({
   _tag: Schema.tag("Timeout"),
   method: Schema.String
-}) {
+})) {
   readonly [ReasonTypeId] = ReasonTypeId
   override get message(): string {
     return `${this.method}: no answer in time`
@@ -204,16 +205,16 @@ export class Timeout extends Schema.Error<Timeout>("effect-codex/CodexError/Time
  * @category reasons
  * @since 0.1.0
  */
-export class TurnFailed extends Schema.Error<TurnFailed>("effect-codex/CodexError/TurnFailed")({
+export class TurnFailed extends LazySchema.ErrorClass<TurnFailed>("effect-codex/CodexError/TurnFailed", ["threadId", "turnId", "message", "codexErrorInfo", "additionalDetails"])(() => ({
   _tag: Schema.tag("TurnFailed"),
   threadId: Schema.String,
   turnId: Schema.String,
   message: Schema.String,
   // Encoded as plain JSON: the protocol's union (open literals, several untagged objects, any string or
   // object) has members the cluster's binary serialization cannot tell apart; the type stays the protocol's.
-  codexErrorInfo: Schema.optional(Schema.Json.pipe(Schema.decodeTo(CodexErrorInfo))),
+  codexErrorInfo: Schema.optional(Schema.Json.pipe(Schema.decodeTo(ProtocolLazy.CodexErrorInfo()))),
   additionalDetails: Schema.optional(Schema.NullOr(Schema.String))
-}) {
+})) {
   readonly [ReasonTypeId] = ReasonTypeId
 }
 
@@ -224,11 +225,11 @@ export class TurnFailed extends Schema.Error<TurnFailed>("effect-codex/CodexErro
  * @category reasons
  * @since 0.1.0
  */
-export class OutputDecodeError extends Schema.Error<OutputDecodeError>("effect-codex/CodexError/OutputDecodeError")({
+export class OutputDecodeError extends LazySchema.ErrorClass<OutputDecodeError>("effect-codex/CodexError/OutputDecodeError", ["text", "description"])(() => ({
   _tag: Schema.tag("OutputDecodeError"),
   text: Schema.String,
   description: Schema.String
-}) {
+})) {
   readonly [ReasonTypeId] = ReasonTypeId
   override get message(): string {
     return `The final answer does not match the output schema: ${this.description}`
@@ -242,10 +243,10 @@ export class OutputDecodeError extends Schema.Error<OutputDecodeError>("effect-c
  * @category reasons
  * @since 0.1.0
  */
-export class InvalidOptions extends Schema.Error<InvalidOptions>("effect-codex/CodexError/InvalidOptions")({
+export class InvalidOptions extends LazySchema.ErrorClass<InvalidOptions>("effect-codex/CodexError/InvalidOptions", ["description"])(() => ({
   _tag: Schema.tag("InvalidOptions"),
   description: Schema.String
-}) {
+})) {
   readonly [ReasonTypeId] = ReasonTypeId
   override get message(): string {
     return this.description
@@ -258,9 +259,9 @@ export class InvalidOptions extends Schema.Error<InvalidOptions>("effect-codex/C
  * @category reasons
  * @since 0.1.0
  */
-export class Closed extends Schema.Error<Closed>("effect-codex/CodexError/Closed")({
+export class Closed extends LazySchema.ErrorClass<Closed>("effect-codex/CodexError/Closed", [])(() => ({
   _tag: Schema.tag("Closed")
-}) {
+})) {
   readonly [ReasonTypeId] = ReasonTypeId
   override get message(): string {
     return "The codex connection is closed"
@@ -292,7 +293,19 @@ export type CodexErrorReason =
  * @category schemas
  * @since 0.1.0
  */
-export const CodexErrorReason = Schema.Union([
+export const CodexErrorReason: Schema.Union<readonly [
+  typeof SpawnError,
+  typeof ProcessExited,
+  typeof TransportError,
+  typeof ProtocolError,
+  typeof RpcError,
+  typeof Overloaded,
+  typeof Timeout,
+  typeof TurnFailed,
+  typeof OutputDecodeError,
+  typeof InvalidOptions,
+  typeof Closed
+]> = LazySchema.schema(() => Schema.Union([
   SpawnError,
   ProcessExited,
   TransportError,
@@ -304,7 +317,7 @@ export const CodexErrorReason = Schema.Union([
   OutputDecodeError,
   InvalidOptions,
   Closed
-])
+]))
 
 /**
  * The error of every effect-codex operation; see the module docs.
@@ -312,10 +325,10 @@ export const CodexErrorReason = Schema.Union([
  * @category errors
  * @since 0.1.0
  */
-export class CodexError extends Schema.Error<CodexError>("effect-codex/CodexError")({
+export class CodexError extends LazySchema.ErrorClass<CodexError>("effect-codex/CodexError", ["reason"])(() => ({
   _tag: Schema.tag("CodexError"),
   reason: CodexErrorReason
-}) {
+})) {
   readonly [TypeId] = TypeId
   override readonly cause = this.reason
   override get message(): string {

@@ -11,7 +11,10 @@ import * as CodexError from "../schema/CodexError.ts"
 import type { TurnEvent } from "./TurnEvent.ts"
 import * as Summary from "./internal/summary.ts"
 
-const isCodexErrorInfo = Schema.is(ProtocolLazy.CodexErrorInfo())
+// built on first use: building it while this module loads would load effect/Schema at import
+let codexErrorInfoGuard: ((u: unknown) => u is Protocol.CodexErrorInfo) | undefined
+const isCodexErrorInfo = (u: unknown): u is Protocol.CodexErrorInfo =>
+  (codexErrorInfoGuard ??= Schema.is(ProtocolLazy.CodexErrorInfo()))(u)
 
 /**
  * A turn that ended `completed` or `interrupted` (a `failed` turn is a

@@ -10,12 +10,19 @@
  * - `Protocol.gen.ts`, which builds all ~950 protocol schemas at import (the SDK reads them from
  *   `ProtocolLazy.gen.ts`, built on first use);
  * - `@effect/platform-node` or another entry point (`effect-codex/testing`, `/ai`, `/promise`, `/schema`, the cli).
+ *
+ * And a cold import, run in a fresh Node process, must not load `effect/Schema` (with its graph, ~30% of the
+ * import), `effect/SchemaAST` (which the child-process spawner brings), the spawner, `effect/socket/Socket` or
+ * `effect/ai/OpenAiStructuredOutput`: the SDK reads them through `src/schema/internal/lazyNamespaces.ts`, loaded
+ * on first use, so no module may use them while it loads (a module-level schema must be built on first use).
  */
 import { assert, describe, it } from "@effect/vitest"
+import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 
-const src = path.resolve(import.meta.dirname, "../../src")
+const root = path.resolve(import.meta.dirname, "../..")
+const src = path.join(root, "src")
 const effectDist = path.resolve(import.meta.dirname, "../../node_modules/effect/dist")
 const rel = (file: string) => path.relative(src, file)
 
@@ -84,5 +91,54 @@ describe("the main entry point's import graph", () => {
     assert.deepStrictEqual(loaded.map(rel), [])
     assert.deepStrictEqual(offenders((_, bare) => bare.some((s) => s.startsWith("@effect/platform"))), [])
     assert.isAbove(graph.size, 20)
+  })
+})
+
+/** The effect modules (paths under effect's `dist/`) a fresh Node process loads running `body` (a module body). */
+const effectModulesLoadedBy = (body: string): Array<string> => {
+  const script = `
+    import { registerHooks } from "node:module"
+    const loaded = []
+    registerHooks({ load(url, context, next) { loaded.push(url); return next(url, context) } })
+    ${body}
+    console.log(JSON.stringify(loaded))`
+  const out = execFileSync(process.execPath, ["--import", "./scripts/source-hooks.ts", "--input-type=module", "-e", script], {
+    cwd: root,
+    encoding: "utf8"
+  })
+  const urls = JSON.parse(out.trim().split("\n").at(-1)!) as Array<string>
+  return urls.flatMap((url) => {
+    const at = url.indexOf("/node_modules/effect/dist/")
+    return at === -1 ? [] : [url.slice(at + "/node_modules/effect/dist/".length)]
+  })
+}
+
+describe("a cold import of the main entry point", () => {
+  const lazy = [
+    "Schema.js",
+    "SchemaAST.js",
+    "SchemaParser.js",
+    "process/ChildProcess.js",
+    "process/ChildProcessSpawner.js",
+    "socket/Socket.js",
+    "ai/OpenAiStructuredOutput.js"
+  ]
+
+  it("loads neither effect/Schema nor the other namespaces read on first use", () => {
+    const loaded = effectModulesLoadedBy(`await import("effect-codex")`)
+    assert.isAbove(loaded.length, 50) // the hook saw effect's modules at all
+    assert.isTrue(loaded.includes("Effect.js"))
+    assert.deepStrictEqual(loaded.filter((m) => lazy.includes(m)), [])
+  })
+
+  it("loads effect/Schema once a schema is used, as the same module an import gets", () => {
+    const loaded = effectModulesLoadedBy(`
+      const { CodexError } = await import("effect-codex")
+      const Schema = await import("effect/Schema")
+      if (!Schema.isSchema(CodexError.CodexErrorReason)) throw new Error("not a schema")
+      const error = Schema.decodeUnknownSync(CodexError.CodexError)({ _tag: "CodexError", reason: { _tag: "Closed" } })
+      if (!(error.reason instanceof CodexError.Closed)) throw new Error("not decoded into the class")
+      if (CodexError.SpawnError.fields.command !== Schema.String) throw new Error("another instance of effect/Schema")`)
+    assert.isTrue(loaded.includes("Schema.js"))
   })
 })

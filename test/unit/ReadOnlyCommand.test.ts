@@ -473,3 +473,16 @@ describe("isReadOnlyCommand's JSDoc", () => {
     }
   })
 })
+
+describe("the flag tables", () => {
+  // they are compiled on first use (importing the SDK compiles none), so a bad entry (a flag listed twice,
+  // a malformed one) must fail here rather than in the first approval that reaches its command
+  it("every table compiles: each command and git subcommand can be checked", () => {
+    for (const command of ReadOnlyCommands.COMMANDS) {
+      assert.isBoolean(ReadOnlyCommands.isReadOnly(command), command) // throws for a bad table
+    }
+    for (const sub of ["status", "diff", "log", "show", "branch"]) {
+      assert.isTrue(ReadOnlyCommands.isReadOnly(`git ${sub}`), `git ${sub}`)
+    }
+  })
+})

@@ -12,9 +12,13 @@
  * Other modules (effect/cli, effect/ai, ...) are imported by path where they are used
  * (`node scripts/subpath-imports.ts` rewrites barrel imports accordingly).
  *
+ * `Schema`, `SchemaAST`, `ChildProcess`, `ChildProcessSpawner`, `Socket` and `OpenAiStructuredOutput` are
+ * the real namespaces too, loaded on first use (`./lazyNamespaces.ts`): the main entry point needs them only
+ * once it decodes, spawns, connects or derives an output schema, and together they were ~40% of a cold import.
+ *
  * @internal
  */
-export * as OpenAiStructuredOutput from "effect/ai/OpenAiStructuredOutput"
+export { ChildProcess, ChildProcessSpawner, OpenAiStructuredOutput, Schema, SchemaAST, Socket } from "./lazyNamespaces.ts"
 export * as Cause from "effect/Cause"
 export * as Clock from "effect/Clock"
 export * as Context from "effect/Context"
@@ -32,16 +36,11 @@ export * as LayerMap from "effect/LayerMap"
 export * as Metric from "effect/Metric"
 export * as Option from "effect/Option"
 export * as Predicate from "effect/Predicate"
-export * as ChildProcess from "effect/process/ChildProcess"
-export * as ChildProcessSpawner from "effect/process/ChildProcessSpawner"
 export * as PubSub from "effect/PubSub"
 export * as Queue from "effect/Queue"
 export * as Redacted from "effect/Redacted"
 export * as Result from "effect/Result"
 export * as Schedule from "effect/Schedule"
-export * as Schema from "effect/Schema"
-export * as SchemaAST from "effect/SchemaAST"
 export * as Scope from "effect/Scope"
-export * as Socket from "effect/socket/Socket"
 export * as Stream from "effect/Stream"
 export * as Tracer from "effect/Tracer"

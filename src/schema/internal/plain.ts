@@ -50,7 +50,9 @@ const compile = (ast: SchemaAST.AST, strict: boolean): Guard => {
 const isRecord = (u: unknown): u is Record<PropertyKey, unknown> =>
   typeof u === "object" && u !== null && !Array.isArray(u)
 
-const isJson = Schema.is(Schema.Json)
+// built on first use: reading `Schema` while this module loads would load effect/Schema at import
+let isJsonGuard: Guard | undefined
+const isJson: Guard = (u) => (isJsonGuard ??= Schema.is(Schema.Json))(u)
 
 const isPlain = (ast: SchemaAST.AST) => ast.checks === undefined && ast.encoding === undefined
 const isPlainString = (ast: SchemaAST.AST) => ast._tag === "String" && isPlain(ast)

@@ -146,8 +146,10 @@ const readArgs = (
 }
 
 const getopt = (program: Getopt): (args: ReadonlyArray<ShellWord>) => boolean => {
-  const compiled: Compiled = { ...program, compiled: compileFlags(program.flags) }
+  // compiled on first use: importing the SDK needs none of the ~40 tables
+  let compiled: Compiled | undefined
   return (args) => {
+    compiled ??= { ...program, compiled: compileFlags(program.flags) }
     const read = readArgs(compiled, args)
     return read !== undefined && (program.operands === undefined || program.operands(read.operands, read.seen))
   }

@@ -55,15 +55,18 @@ export const withTraceContext = <A, E>(
   Effect.withFiber((fiber) => {
     const span = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
     if (span === undefined) return f(undefined)
-    // requests in a row under one span (a loop in one operation) reuse its context
-    if (span !== lastSpan) {
-      lastSpan = span
+    // requests in a row under one span (a loop in one operation) reuse its context; the cache holds the span's
+    // ids, not the span, which would keep its parents and their exits (a whole Turn with its events) alive
+    if (span.spanId !== lastSpanId || span.traceId !== lastTraceId) {
+      lastSpanId = span.spanId
+      lastTraceId = span.traceId
       lastTrace = traceContextOf(span)
     }
     return f(lastTrace)
   })
 
-let lastSpan: Tracer.AnySpan | undefined
+let lastSpanId: string | undefined
+let lastTraceId: string | undefined
 let lastTrace: Protocol.W3cTraceContext | undefined
 
 // =============================================================================
