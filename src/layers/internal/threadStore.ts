@@ -410,16 +410,17 @@ export const makeSql = (options: { readonly tablePrefix?: string | undefined } =
           if (stale.length === 0) continue
           yield* sql.withTransaction(Effect.gen(function*() {
             const threads = yield* sql<{ thread_id: string }>`
-              SELECT thread_id FROM ${threadsTable} WHERE ${sql.in("entity_key", stale)} AND updated_at < ${before}`
+              SELECT thread_id FROM ${threadsTable} WHERE ${sql.in("entity_key", stale)} AND updated_at < ${before}
+              ${forUpdate}`
             if (threads.length > 0) {
               yield* sql`DELETE FROM ${rolloutsTable} WHERE ${sql.in("thread_id", threads.map((row) => row.thread_id))}`
             }
             yield* sql`DELETE FROM ${threadsTable} WHERE ${sql.in("entity_key", stale)} AND updated_at < ${before}`
-            const [counted] = yield* sql<{ n: number | string | bigint }>`
-              SELECT COUNT(*) AS n FROM ${turnsTable} WHERE ${sql.in("entity_key", stale)} AND updated_at < ${before}`
+            const journal = yield* sql<{ turn_key: string }>`
+              SELECT turn_key FROM ${turnsTable} WHERE ${sql.in("entity_key", stale)} AND updated_at < ${before} ${forUpdate}`
             yield* sql`DELETE FROM ${turnsTable} WHERE ${sql.in("entity_key", stale)} AND updated_at < ${before}`
             keys += threads.length
-            turns += Number(counted?.n ?? 0)
+            turns += journal.length
           }))
         }
         return { keys, turns }
@@ -439,14 +440,19 @@ export const makeSql = (options: { readonly tablePrefix?: string | undefined } =
             OR ${turnsPerKey === undefined ? sql.literal("1 = 0") : sql`turn_rank > ${turnsPerKey}`}`
         const byKey = new Map<string, Array<string>>()
         for (const row of rows) byKey.set(row.entity_key, [...(byKey.get(row.entity_key) ?? []), row.turn_key])
+        let removed = 0
         for (const [key, turnKeys] of byKey) {
           for (const batch of batches(turnKeys)) {
             // still finished: a failed turn sent again meanwhile is running, and stays
-            yield* sql`DELETE FROM ${turnsTable}
-              WHERE entity_key = ${key} AND ${sql.in("turn_key", batch)} AND status <> 'running'`
+            const chosen = sql`entity_key = ${key} AND ${sql.in("turn_key", batch)} AND status <> 'running'`
+            yield* sql.withTransaction(Effect.gen(function*() {
+              const locked = yield* sql<{ turn_key: string }>`SELECT turn_key FROM ${turnsTable} WHERE ${chosen} ${forUpdate}`
+              yield* sql`DELETE FROM ${turnsTable} WHERE ${chosen}`
+              removed += locked.length
+            }))
           }
         }
-        return rows.length
+        return removed
       })
 
     const prune: Store["prune"] = (retention) =>
