@@ -34,7 +34,7 @@
  * @since 0.1.0
  */
 import { NodeClusterSocket } from "@effect/platform-node"
-import { Context, type Duration, Effect, Layer, Option } from "../schema/internal/effect.ts"
+import { Context, type Duration, Effect, Layer, Option, Schedule } from "../schema/internal/effect.ts"
 import type * as Config from "effect/Config"
 import * as MessageStorage from "effect/cluster/MessageStorage"
 import * as RunnerAddress from "effect/cluster/RunnerAddress"
@@ -43,10 +43,11 @@ import * as RunnerHealth from "effect/cluster/RunnerHealth"
 import * as RunnerStorage from "effect/cluster/RunnerStorage"
 import * as Sharding from "effect/cluster/Sharding"
 import * as ShardingConfig from "effect/cluster/ShardingConfig"
+import * as Singleton from "effect/cluster/Singleton"
 import type { ChildProcessSpawner } from "../schema/internal/effect.ts"
 import type * as SocketServer from "effect/socket/SocketServer"
 import type * as SqlClient from "effect/sql/SqlClient"
-import type * as CodexError from "../schema/CodexError.ts"
+import * as CodexError from "../schema/CodexError.ts"
 import type * as Codex from "../services/Codex.ts"
 import * as CodexThread from "../services/CodexThread.ts"
 import type * as Thread from "../services/Thread.ts"
@@ -98,6 +99,112 @@ export const layerStoreSql = (
  * @since 0.1.0
  */
 export const layerStoreMemory: Layer.Layer<ThreadStore> = Layer.sync(ThreadStore, ThreadStore_.makeMemory)
+
+// =============================================================================
+// Retention
+// =============================================================================
+
+/**
+ * How much of the {@link ThreadStore} a cluster keeps; without it, the store
+ * keeps everything. Each field unset keeps everything of its kind:
+ *
+ * - `turnsPerKey`: the journal keeps the newest N finished turns of each key.
+ *   A `turnKey` whose entry is gone runs again when sent again (its stored
+ *   result went with the entry).
+ * - `turnMaxAge`: finished turns last touched longer ago leave the journal.
+ * - `threadMaxAge`: a key with nothing touched for this long (no turn began
+ *   or ended, no history stored) is forgotten whole: its thread record,
+ *   rollout and journal. Its next message starts a new thread. Make it much
+ *   longer than the entities' `maxIdleTime`.
+ * - `every`: how often the store is pruned (default 1 hour; first at start).
+ *
+ * A running turn's entry stays whatever its age (it tells a redelivered
+ * message from a new one). The rollout of a key's thread is its history, and
+ * is kept whole while the key is: a runner that gets the key resumes the
+ * thread from it.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Retention extends ThreadStore_.Retention {
+  readonly every?: Duration.Input | undefined
+}
+
+/**
+ * What one prune of the {@link ThreadStore} removed: journal entries
+ * (`turns`), and keys forgotten whole (`keys`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Pruned extends ThreadStore_.Pruned {}
+
+const checkRetention = (retention: Retention): Effect.Effect<void, CodexError.CodexError> => {
+  const perKey = retention.turnsPerKey
+  return perKey === undefined || (Number.isInteger(perKey) && perKey >= 0)
+    ? Effect.void
+    : Effect.fail(CodexError.make(
+      new CodexError.InvalidOptions({ description: `retention.turnsPerKey must be a whole number >= 0, got ${perKey}` })
+    ))
+}
+
+/**
+ * Prunes the {@link ThreadStore} once, as `retention` says (its `every` is
+ * not used): for a prune run by hand or by your own schedule.
+ *
+ * @category retention
+ * @since 0.1.0
+ */
+export const prune = (retention: Retention): Effect.Effect<Pruned, CodexError.CodexError, ThreadStore> =>
+  Effect.gen(function*() {
+    yield* checkRetention(retention)
+    const store = yield* ThreadStore
+    return yield* store.prune(retention)
+  })
+
+/**
+ * Prunes the {@link ThreadStore} on a schedule, on one runner of the
+ * cluster at a time (a cluster singleton named
+ * `"effect-codex/cluster/retention"`): at start, then every
+ * `retention.every`. A prune that fails is logged and tried again at the next
+ * tick. {@link layerRunner} and {@link layerEmbedded} include it when given
+ * `retention`.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerRetention = (
+  retention: Retention
+): Layer.Layer<never, CodexError.CodexError, ThreadStore | Sharding.Sharding> =>
+  Layer.unwrap(Effect.gen(function*() {
+    yield* checkRetention(retention)
+    const store = yield* ThreadStore
+    const once = store.prune(retention).pipe(
+      Effect.tap((pruned) =>
+        pruned.turns + pruned.keys === 0
+          ? Effect.void
+          : Effect.logDebug("effect-codex cluster: pruned the thread store").pipe(Effect.annotateLogs({ ...pruned }))
+      ),
+      Effect.catch((error) =>
+        Effect.logWarning("effect-codex cluster: could not prune the thread store; trying again at the next tick").pipe(
+          Effect.annotateLogs({ error: error.message })
+        )
+      )
+    )
+    // The singleton's fiber is interrupted when its shard moves or the runner stops; a prune is a few
+    // short transactions, so nothing needs finishing.
+    return Singleton.make(
+      "effect-codex/cluster/retention",
+      Effect.repeat(once, Schedule.spaced(retention.every ?? "1 hour"))
+    )
+  }))
+
+// The entity layer, with the scheduled prune beside it when a retention is given.
+const withRetention = <E, R>(
+  entity: Layer.Layer<never, E, R>,
+  retention: Retention | undefined
+): Layer.Layer<never, E | CodexError.CodexError, R | ThreadStore | Sharding.Sharding> =>
+  retention === undefined ? entity : Layer.merge(entity, layerRetention(retention))
 
 // =============================================================================
 // Entities
@@ -188,6 +295,8 @@ export interface RunnerOptions extends EntityOptions, SocketOptions {
    */
   readonly runnerHealth?: "ping" | "k8s" | undefined
   readonly runnerHealthK8s?: { readonly namespace?: string | undefined; readonly labelSelector?: string | undefined } | undefined
+  /** Prune the cluster's store (see {@link Retention}); default: keep everything. */
+  readonly retention?: Retention | undefined
 }
 
 /**
@@ -219,7 +328,7 @@ export const layerRunner = (
         : { runnerListenAddress: Option.some(RunnerAddress.make(options.listen.host, options.listen.port)) })
     }
   })
-  return layerEntity(options).pipe(
+  return withRetention(layerEntity(options), options.retention).pipe(
     Layer.provideMerge(sharding),
     Layer.provideMerge(CodexPool.layer(options.pool)),
     Layer.provide(layerStoreSql())
@@ -255,6 +364,8 @@ export const layerClient = (
  */
 export interface EmbeddedOptions extends EntityOptions {
   readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Service"]> | undefined
+  /** Prune the in-memory store (see {@link Retention}); default: keep everything. */
+  readonly retention?: Retention | undefined
 }
 
 /**
@@ -288,8 +399,8 @@ export interface EmbeddedOptions extends EntityOptions {
  */
 export const layerEmbedded = (
   options: EmbeddedOptions = {}
-): Layer.Layer<Sharding.Sharding, never, Codex.Codex> =>
-  layerEntity(options).pipe(
+): Layer.Layer<Sharding.Sharding, CodexError.CodexError, Codex.Codex> =>
+  withRetention(layerEntity(options), options.retention).pipe(
     Layer.provideMerge(layerShardingEmbedded(options.shardingConfig)),
     Layer.provide(layerStoreMemory)
   )

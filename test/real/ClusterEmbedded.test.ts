@@ -8,6 +8,8 @@
  * - errors are `CodexError`s, typed across the entity's serialization;
  * - a raw JSON Schema gives the parsed `output`;
  * - a key that moves away and back to a runner that still has its thread loaded gets the stored history;
+ * - a rollout chunk stored though its append failed (a lost commit acknowledgement): the runner goes on
+ *   from the stored size, and a new entity on it resumes the loaded thread without reloading it;
  * - over a CodexPool, a key's next turn after its app-server died runs on the replacement, with its history.
  */
 import { NodeServices } from "@effect/platform-node"
@@ -22,6 +24,8 @@ import * as Cluster from "../support/Cluster.ts"
 import * as CodexBinary from "../support/CodexBinary.ts"
 import { exitReason } from "../support/Errors.ts"
 import { pidsWithEnv } from "../support/Home.ts"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
 import * as Real from "../support/Real.ts"
 
 const SERVER_VAR = "CLUSTER_EMBEDDED_TEST_SERVER"
@@ -157,6 +161,57 @@ describe("Cluster, embedded: a key that moves away and back", () => {
       Effect.provide(CodexCluster.layerStoreMemory),
       Effect.provide(Real.layer([LocalModel.text("1"), LocalModel.text("2"), LocalModel.text("3")], Real.fast))
     ))
+})
+
+describe("Cluster, embedded: a rollout chunk stored though its append failed", () => {
+  // The store commits a chunk and then fails the append (as when a commit's acknowledgement is lost).
+  // The entity must not stay behind the store: the next turn's chunk goes on from the stored size (else
+  // every later append fails at the wrong offset); and when the last append of an entity was such a
+  // one, a new entity on this runner sees that the thread codex holds is the stored history and
+  // resumes it as it is (else it archives and reloads it: a sequence that, interrupted half way by a
+  // shard release, left the thread archived and every later attempt failing with "no rollout found").
+  it.live("a rollout chunk stored though its append failed: the runner goes on from the stored size, no reload", () =>
+    Effect.gen(function*() {
+      const codex = yield* Codex.Codex
+      const store = yield* Effect.provide(
+        Effect.gen(function*() {
+          return yield* CodexCluster.ThreadStore
+        }),
+        CodexCluster.layerStoreMemory
+      )
+      // the first two appends are stored, then fail
+      let lost = 0
+      const lossy: CodexCluster.Store = {
+        ...store,
+        appendRollout: (...args) =>
+          Effect.andThen(store.appendRollout(...args), () =>
+            lost++ < 2
+              ? Effect.fail(CodexError.make(new CodexError.TransportError({ description: "acknowledgement lost" })))
+              : Effect.void)
+      }
+      let archived = 0
+      const counting = Codex.Codex.of({ ...codex, archiveThread: (threadId) => Effect.suspend(() => (archived++, codex.archiveThread(threadId))) })
+      const layer = CodexCluster.layerEntity({ maxIdleTime: "1 second" }).pipe(
+        Layer.provideMerge(CodexCluster.layerShardingEmbedded()),
+        Layer.provide(Layer.succeed(Codex.Codex, counting)),
+        Layer.provide(Layer.succeed(CodexCluster.ThreadStore, lossy))
+      )
+      yield* Effect.gen(function*() {
+        const threads = yield* CodexThread.client
+        const first = yield* threads("L").run("one")
+        yield* threads("L").run("two")
+        assert.strictEqual(lost, 2, "both appends were stored, then failed")
+        const record = Option.getOrThrow(yield* store.load("L"))
+        const file = Fs.readFileSync(Path.join((yield* codex.metadata).codexHome, record.rolloutPath), "utf8")
+        assert.strictEqual(yield* store.rollout(first.threadId), file, "the store holds the whole history")
+        yield* Effect.sleep("6500 millis") // the idle key is released (the cluster checks every 5 s at most)
+        const third = yield* threads("L").run("three")
+        assert.strictEqual(third.threadId, first.threadId)
+        assert.strictEqual(archived, 0, "resumed as loaded, not reloaded")
+        const request = yield* LocalModel.awaitRequest(2)
+        Real.assertInOrder(LocalModel.messages(request), ["user: one", "user: two", "user: three"])
+      }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(Real.layer([LocalModel.text("1"), LocalModel.text("2"), LocalModel.text("3")], Real.fast))))
 })
 
 describe("Cluster, embedded over a CodexPool: an app-server that dies", () => {

@@ -27,8 +27,14 @@ export interface RunnerProcessOptions {
 export const clusterTimings = {
   entityMessagePollInterval: "300 millis",
   refreshAssignmentsInterval: "300 millis",
-  shardLockRefreshInterval: "1 second",
-  shardLockExpiration: "4 seconds",
+  // Every lock operation of a runner (refresh, acquire, the check before a reply is stored) times out
+  // after min(refresh interval, expiration / 3): a runner whose lock refresh takes longer calls its lock
+  // storage unhealthy and interrupts every entity it runs (their messages are delivered again). At 1 s,
+  // a loaded 2-core CI machine crossed that now and then (PostgreSQL answering late); 3 s does not. With
+  // PostgreSQL's advisory locks a dead runner's locks go with its connection, so this costs no failover
+  // time: a dead runner is found by the health check's pings.
+  shardLockRefreshInterval: "3 seconds",
+  shardLockExpiration: "9 seconds",
   runnerHealthCheckInterval: "1 second",
   // fewer shards: less work per assignment on a 2-core machine
   shardsPerGroup: 60

@@ -96,6 +96,10 @@ const readTail = (path: string, offset: number) =>
     catch: ioError(`read ${path}`)
   })
 
+/** The size of a file in bytes, `undefined` when it is missing. */
+const fileSize = (path: string) =>
+  Effect.promise(() => Fs.stat(path).then((stat) => stat.size, () => undefined))
+
 const writeFile = (path: string, data: string) =>
   Effect.tryPromise({
     try: async () => {
@@ -127,7 +131,9 @@ export const build = (store: Store, loaded: Loaded, options: EntityOptions) =>
     const interruptTimeout = options.interruptTimeout
 
     // The key's thread on this runner, once a turn needed it.
-    let current: { readonly thread: Thread.Thread; rolloutPath: string | undefined; stored: number; saved: boolean } | undefined
+    let current:
+      | { readonly thread: Thread.Thread; rolloutPath: string | undefined; stored: number; saved: boolean; unsure: boolean }
+      | undefined
     let running: Turn.Turn | undefined
 
     const log = (message: string, fields: Record<string, unknown>) =>
@@ -139,16 +145,19 @@ export const build = (store: Store, loaded: Loaded, options: EntityOptions) =>
       const record = yield* store.load(key)
       if (Option.isNone(record)) {
         const thread = yield* codex.startThread(startOptions)
-        current = { thread, rolloutPath: undefined, stored: 0, saved: false }
+        current = { thread, rolloutPath: undefined, stored: 0, saved: false, unsure: false }
         return current
       }
       const { threadId, rolloutPath, rolloutSize } = record.value
       const local = Path.join(home, rolloutPath)
       const known = loaded.get(threadId)
-      if (known === rolloutSize) {
+      if (known === rolloutSize || (known !== undefined && (yield* fileSize(local)) === rolloutSize)) {
+        // (The second test: the file codex writes is exactly the stored history, though the note in
+        // `loaded` is older: a sync stored its chunk and was interrupted before noting it.)
+        loaded.set(threadId, rolloutSize)
         // Loaded here and nobody moved it on since: the thread codex holds is the stored one.
         const thread = yield* codex.resumeThread(threadId, resumeOptions(startOptions))
-        current = { thread, rolloutPath, stored: rolloutSize, saved: true }
+        current = { thread, rolloutPath, stored: rolloutSize, saved: true, unsure: false }
         return current
       }
       const rollout = yield* store.rollout(threadId)
@@ -157,7 +166,7 @@ export const build = (store: Store, loaded: Loaded, options: EntityOptions) =>
         yield* writeFile(local, rollout)
         const thread = yield* codex.resumeThread(threadId, { ...resumeOptions(startOptions), path: local })
         loaded.set(threadId, rolloutSize)
-        current = { thread, rolloutPath, stored: rolloutSize, saved: true }
+        current = { thread, rolloutPath, stored: rolloutSize, saved: true, unsure: false }
         return current
       }
       // Loaded here with an older history (the key ran on another runner meanwhile): codex keeps serving
@@ -166,15 +175,19 @@ export const build = (store: Store, loaded: Loaded, options: EntityOptions) =>
       yield* log("effect-codex cluster: the key's thread was loaded here with an older history; reloading the stored one", {
         threadId
       })
-      yield* codex.archiveThread(threadId)
-      const archived = Path.join(home, "archived_sessions", Path.basename(rolloutPath))
-      const exists = yield* Effect.promise(() => Fs.access(archived).then(() => true, () => false))
-      if (!exists) return yield* Effect.fail(ioError("reload")(`codex did not archive the rollout at ${archived}`))
-      yield* writeFile(archived, rollout)
-      yield* codex.unarchiveThread(threadId)
+      // Uninterruptible: an entity interrupted between archive and unarchive (its shard released) would
+      // leave the thread archived, and every later attempt fails ("no rollout found").
+      yield* Effect.uninterruptible(Effect.gen(function*() {
+        yield* codex.archiveThread(threadId)
+        const archived = Path.join(home, "archived_sessions", Path.basename(rolloutPath))
+        const exists = yield* Effect.promise(() => Fs.access(archived).then(() => true, () => false))
+        if (!exists) return yield* Effect.fail(ioError("reload")(`codex did not archive the rollout at ${archived}`))
+        yield* writeFile(archived, rollout)
+        yield* codex.unarchiveThread(threadId)
+      }))
       const thread = yield* codex.resumeThread(threadId, resumeOptions(startOptions))
       loaded.set(threadId, rolloutSize)
-      current = { thread, rolloutPath, stored: rolloutSize, saved: true }
+      current = { thread, rolloutPath, stored: rolloutSize, saved: true, unsure: false }
       return current
     })
 
@@ -193,11 +206,32 @@ export const build = (store: Store, loaded: Loaded, options: EntityOptions) =>
         state.saved = true
         state.stored = 0
       }
-      const tail = yield* readTail(Path.join(home, state.rolloutPath), state.stored)
+      const file = Path.join(home, state.rolloutPath)
+      if (state.unsure) {
+        // The last append failed, but it may have been stored (its commit's acknowledgement lost): what
+        // this runner stored for this thread is a prefix of its file, so the store's size is where to go on.
+        const record = yield* store.load(key)
+        const size = yield* fileSize(file)
+        if (
+          Option.isSome(record) && record.value.threadId === state.thread.id && record.value.runner === runner &&
+          record.value.rolloutSize > state.stored && size !== undefined && record.value.rolloutSize <= size
+        ) {
+          state.stored = record.value.rolloutSize
+          loaded.set(state.thread.id, state.stored)
+        }
+        state.unsure = false
+      }
+      const tail = yield* readTail(file, state.stored)
       if (tail === undefined) return
-      yield* store.appendRollout(key, state.thread.id, state.stored, tail, runner)
-      state.stored += Buffer.byteLength(tail, "utf8")
-      loaded.set(state.thread.id, state.stored)
+      // The stored chunk and the note of it go together: interrupted in between, the store would be
+      // ahead of `stored`, and every later sync would fail at the wrong offset.
+      yield* Effect.uninterruptible(Effect.gen(function*() {
+        yield* store.appendRollout(key, state.thread.id, state.stored, tail, runner).pipe(
+          Effect.tapError(() => Effect.sync(() => (state.unsure = true)))
+        )
+        state.stored += Buffer.byteLength(tail, "utf8")
+        loaded.set(state.thread.id, state.stored)
+      }))
     })
 
     const syncLogged = sync.pipe(
