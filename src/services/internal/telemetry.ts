@@ -4,13 +4,13 @@
  * the approval span, the requests-in-flight gauge.
  *
  * Costs: a request pays one context lookup for its trace context (and, under
- * a span, one string); a turn pays one span and one callback at its end;
+ * a new span, one string); a turn pays one span and one callback at its end;
  * nothing is updated per request or per event.
  *
  * @internal
  */
 import {
-  Clock, Context, Duration, Effect, Exit, Metric, Predicate, type Scope, Tracer
+  Clock, Context, Duration, Effect, Exit, Fiber, Metric, Predicate, type Scope, Tracer
 } from "../../schema/internal/effect.ts"
 import type * as CodexError from "../../schema/CodexError.ts"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"
@@ -44,23 +44,23 @@ export const traceContextOf = (span: Tracer.AnySpan): Protocol.W3cTraceContext |
 }
 
 /**
- * Runs `f` with the trace context of the current span (`undefined` when there
- * is none), read when the effect runs, so a request inside its own span
- * (`requestSpans`) names that span.
+ * The trace context of the current span (`undefined` when there is none),
+ * read synchronously from the fiber running now: called inside a request's
+ * `Effect.callback` registration, so a request inside its own span
+ * (`requestSpans`) names that span, and a request pays no Effect for it.
  */
-export const withTraceContext = <A, E>(
-  f: (trace: Protocol.W3cTraceContext | undefined) => Effect.Effect<A, E>
-): Effect.Effect<A, E> =>
-  Effect.withFiber((fiber) => {
-    const span = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
-    if (span === undefined) return f(undefined)
-    // requests in a row under one span (a loop in one operation) reuse its context
-    if (span !== lastSpan) {
-      lastSpan = span
-      lastTrace = traceContextOf(span)
-    }
-    return f(lastTrace)
-  })
+export const currentTraceContext = (): Protocol.W3cTraceContext | undefined => {
+  const fiber = Fiber.getCurrent()
+  if (fiber === undefined) return undefined
+  const span = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
+  if (span === undefined) return undefined
+  // requests in a row under one span (a loop in one operation) reuse its context
+  if (span !== lastSpan) {
+    lastSpan = span
+    lastTrace = traceContextOf(span)
+  }
+  return lastTrace
+}
 
 let lastSpan: Tracer.AnySpan | undefined
 let lastTrace: Protocol.W3cTraceContext | undefined
