@@ -52,10 +52,13 @@ export const CPU_FLAGS: ReadonlyArray<string> = [
  * per process (the row read 237k-403k on the same code). With these thresholds the hot path is
  * optimized within the warm-up (and again within the re-warm after each marker's forced GC, see
  * workload.ts), so the phases measure optimized code, which is what a long-running client runs.
+ * No code-space compaction at the forced GCs (what `--perf-basic-prof` implies): with it the
+ * large phase recompiled more of the hot path (see bench/README.md, "The phases run optimized code").
  */
 export const TIERING_FLAGS: ReadonlyArray<string> = [
   "--invocation-count-for-turbofan=100",
-  "--minimum-invocations-after-ic-update=20"
+  "--minimum-invocations-after-ic-update=20",
+  "--no-compact-code-space"
 ]
 
 /** Node flags of the measured process; see the module comment. */
@@ -161,7 +164,9 @@ const WORKLOAD_SCRIPT = NodePath.join(import.meta.dirname, "workload.ts")
 export const runSide = async (
   side: "sdk" | "raw",
   steps: ReadonlyArray<{ readonly workload: Workload } & Sizes>,
-  nodeFlags: ReadonlyArray<string> = NODE_FLAGS
+  nodeFlags: ReadonlyArray<string> = NODE_FLAGS,
+  /** Called with the callgrind output path (parts `<out>.<k>`, valgrind's log beside it) before they are removed. */
+  inspect?: (out: string) => void
 ): Promise<{
   readonly phases: Array<[Phase, Phase]>
   readonly instructions: number
@@ -209,6 +214,7 @@ export const runSide = async (
     const total = parts.reduce((acc, f) => acc + parseTotal(NodeFs.readFileSync(NodePath.join(dir, f), "utf8")), 0) +
       parseTotal(NodeFs.readFileSync(out, "utf8"))
     const last = parseTotal(NodeFs.readFileSync(out, "utf8"))
+    inspect?.(out)
     return {
       outside: steps.map((_, j) =>
         part(6 * j + 1) + part(6 * j + 2) + part(6 * j + 4) + part(6 * j + 6) + (j === steps.length - 1 ? last : 0)
