@@ -7,15 +7,15 @@
  * phase, as the row) of the top functions and a split by kind: JIT code, V8 builtins (`IC`: the
  * inline caches that unoptimized code goes through), V8's compiler, GC, the rest of C++.
  *
- * `--perf-basic-prof` turns off code-space compaction (as TIERING_FLAGS do) and changes nothing
- * else measured that we know of, but it is not what the check runs: compare rows from this script
+ * `--perf-basic-prof` turns off code-space compaction (as TIERING_FLAGS do) and may change more
+ * (the large `thread/loaded/list` phase read as the small one under it): compare rows from this script
  * with each other, not with the baseline.
  *
  * Usage: node bench/icount/profile.ts <sdk|raw> <workload>:<small>:<large> [top=50]
  * (`npm run build` first: the SDK side loads dist/).
  */
 import * as NodeFs from "node:fs"
-import { NODE_FLAGS, runSide } from "./callgrind.ts"
+import { flagsFor, runSide } from "./callgrind.ts"
 import { parsePlan } from "./plan.ts"
 
 /** Self cost per function name of one callgrind part (`fn=` blocks; `calls=` lines are inclusive costs, skipped). */
@@ -80,7 +80,7 @@ const main = async () => {
   const steps = parsePlan(plan)
   if (steps.length !== 1) throw new Error("one workload at a time")
   let rows: Array<[string, number]> = []
-  const result = await runSide(side, steps, [...NODE_FLAGS, "--perf-basic-prof"], (out) => {
+  const result = await runSide(side, steps, [...flagsFor(steps[0]!.workload), "--perf-basic-prof"], (out) => {
     const pid = /^==(\d+)==/m.exec(NodeFs.readFileSync(out.replace(/callgrind\.out$/, "valgrind.log"), "utf8"))?.[1]
     const mapFile = `/tmp/perf-${pid}.map`
     const map = readMap(mapFile)

@@ -149,13 +149,14 @@ type RunStep = (step: Step) => Promise<[number, number]>
  * phase after a marker paid for deoptimizing and recompiling the hot path (TurboFan ran inside
  * the phases, up to half of a `thread/loaded/list` request's count), and how much of it fell into
  * which phase differed per process, which made that row multimodal (237k-403k on the same code).
- * After the re-warm the code is optimized again and the phase measures the steady state. The
- * `turn` workload cannot re-warm: its model server answers a fixed list of turns.
+ * After the re-warm the code is optimized again and the phase measures the steady state. Only the
+ * request workloads re-warm (with callgrind.ts TIERING_FLAGS, see `flagsFor` there); `flood` and
+ * `turn` run as before (and `turn` could not: its model server answers a fixed list of turns).
  */
 const REWARM: Record<Workload, number> = {
   "model/list": 1000,
   "thread/loaded/list": 1000,
-  flood: WARMUP_FLOOD,
+  flood: 0,
   turn: 0
 }
 
