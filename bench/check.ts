@@ -30,7 +30,7 @@ import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { parseArgs } from "node:util"
 import { machineInfo, table } from "./harness.ts"
-import { buildDist, measure, NODE_FLAGS, SIZES, valgrindAvailable, valgrindHwcaps } from "./icount/callgrind.ts"
+import { buildDist, measure, NODE_FLAGS, SIZES, TIERING_FLAGS, valgrindAvailable, valgrindHwcaps } from "./icount/callgrind.ts"
 import type { Workload } from "./icount/plan.ts"
 import { median } from "./stats.ts"
 
@@ -46,6 +46,8 @@ export interface Baseline {
   readonly codex: string
   readonly date: string
   readonly nodeFlags: ReadonlyArray<string>
+  /** Added to `nodeFlags` for the request workloads (callgrind.ts `flagsFor`). */
+  readonly requestFlags?: ReadonlyArray<string>
   /** `valgrindHwcaps()` where the baseline was taken. */
   readonly hwcaps?: string
   readonly sizes: unknown
@@ -98,6 +100,7 @@ const main = async (): Promise<number> => {
     codex: machine.codex,
     date: machine.date,
     nodeFlags: NODE_FLAGS,
+    requestFlags: TIERING_FLAGS,
     hwcaps,
     sizes: SIZES.check,
     rows: Object.fromEntries(WORKLOADS.map((w) => [w, { sdk: Math.round(value(w, "sdk")), raw: Math.round(value(w, "raw")) }]))
@@ -110,7 +113,10 @@ const main = async (): Promise<number> => {
   const notes: Array<string> = []
   if (baseline.node !== machine.node) notes.push(`NOTE: baseline taken with Node ${baseline.node}, running ${machine.node}; compared anyway`)
   if (baseline.codex !== machine.codex) notes.push(`NOTE: baseline taken with ${baseline.codex}, running ${machine.codex}; compared anyway`)
-  if (JSON.stringify(baseline.nodeFlags) !== JSON.stringify(NODE_FLAGS)) notes.push("NOTE: baseline taken with other Node flags; compared anyway")
+  if (
+    JSON.stringify(baseline.nodeFlags) !== JSON.stringify(NODE_FLAGS) ||
+    JSON.stringify(baseline.requestFlags ?? []) !== JSON.stringify(TIERING_FLAGS)
+  ) notes.push("NOTE: baseline taken with other Node flags; compared anyway")
   if (baseline.hwcaps !== undefined && baseline.hwcaps !== hwcaps) {
     notes.push(`NOTE: baseline taken where valgrind presented the CPU as ${baseline.hwcaps}, here ${hwcaps}; compared anyway`)
   }

@@ -6,7 +6,7 @@
  * wall-clock sections these numbers do not move with the machine's load.
  */
 import { fmt, type Section, table, type TargetCheck, verdict } from "./harness.ts"
-import { buildDist, measure, NODE_FLAGS, SIZES, valgrindAvailable, valgrindHwcaps } from "./icount/callgrind.ts"
+import { buildDist, measure, NODE_FLAGS, SIZES, TIERING_FLAGS, valgrindAvailable, valgrindHwcaps } from "./icount/callgrind.ts"
 import { WORKLOADS, type Workload } from "./icount/plan.ts"
 
 /** The issue's targets: SDK / raw instructions per item. */
@@ -50,7 +50,7 @@ export const icount: Section = {
       pass: r.ratio <= ICOUNT_TARGETS[r.workload].max
     }))
     const markdown = [
-      `Instructions of the client's Node process (\`valgrind --tool=callgrind --trace-children=no\`; codex, the fake server and LocalModel run natively beside it), one process per side, each workload in two phases of different sizes between markers: (instructions(large) - instructions(small)) / (items(large) - items(small)), so start-up, warm-up and per-turn costs cancel. Node flags \`${NODE_FLAGS.join(" ")}\`; the CPU as valgrind presents it: \`${hwcaps}\`. Callgrind wall time: raw ${seconds.raw} s, SDK ${seconds.sdk} s.`,
+      `Instructions of the client's Node process (\`valgrind --tool=callgrind --trace-children=no\`; codex, the fake server and LocalModel run natively beside it), one process per side (two: the request workloads run in their own, with \`${TIERING_FLAGS.join(" ")}\` added and a re-warm after each marker's GC, see bench/README.md), each workload in two phases of different sizes between markers: (instructions(large) - instructions(small)) / (items(large) - items(small)), so start-up, warm-up and per-turn costs cancel. Node flags \`${NODE_FLAGS.join(" ")}\`; the CPU as valgrind presents it: \`${hwcaps}\`. Callgrind wall time: raw ${seconds.raw} s, SDK ${seconds.sdk} s.`,
       "",
       table(
         ["workload", "phases (items)", "raw instr/item", "SDK instr/item", "SDK / raw", "target", "result"],
@@ -65,6 +65,6 @@ export const icount: Section = {
         ])
       )
     ].join("\n")
-    return { markdown, data: { nodeFlags: NODE_FLAGS, hwcaps, rows: byWorkload, phases: rows, seconds }, targets }
+    return { markdown, data: { nodeFlags: NODE_FLAGS, requestFlags: TIERING_FLAGS, hwcaps, rows: byWorkload, phases: rows, seconds }, targets }
   }
 }

@@ -142,10 +142,37 @@ const turnText = (workload: Workload, n: number | "warm-up") =>
 /** One workload on one side: set up, warm up, then the two marked phases; returns their items. */
 type RunStep = (step: Step) => Promise<[number, number]>
 
+/**
+ * What runs again after each forced GC, before a phase, outside it (`0`: nothing). A full GC
+ * clears the maps that only optimized code still refers to (weakly), and V8 then throws that code
+ * away ("marking dependent code for deoptimization, reason: weak objects"): without this the
+ * phase after a marker paid for deoptimizing and recompiling the hot path (TurboFan ran inside
+ * the phases, up to half of a `thread/loaded/list` request's count), and how much of it fell into
+ * which phase differed per process, which made that row multimodal (237k-403k on the same code).
+ * After the re-warm the code is optimized again and the phase measures the steady state. Only the
+ * request workloads re-warm (with callgrind.ts TIERING_FLAGS, see `flagsFor` there); `flood` and
+ * `turn` run as before (and `turn` could not: its model server answers a fixed list of turns).
+ */
+const REWARM: Record<Workload, number> = {
+  "model/list": 1000,
+  "thread/loaded/list": 1000,
+  flood: 0,
+  turn: 0
+}
+
 const phases = async (step: Step, runPhase: (n: number) => Promise<number>): Promise<[number, number]> => {
-  mark(() => pausable.pause())
+  const rewarm = REWARM[step.workload]
+  // a marker, then the re-warm inside it (its own part, outside the phases)
+  const settled = async (between?: () => void) => {
+    NodeOs.hostname()
+    between?.()
+    gc?.()
+    if (rewarm > 0) await runPhase(rewarm)
+    NodeOs.hostname()
+  }
+  await settled(() => pausable.pause())
   const small = await runPhase(step.small)
-  mark()
+  await settled()
   const large = await runPhase(step.large)
   mark(() => pausable.resume())
   return [small, large]

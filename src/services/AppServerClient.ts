@@ -33,7 +33,7 @@ import * as JsonRpc from "../schema/JsonRpc.ts"
 import * as Transport from "./Transport.ts"
 import { version } from "../schema/Version.ts"
 import * as CodexError from "../schema/CodexError.ts"
-import { InFlight } from "./internal/inflight.ts"
+import { InFlight, type Request as PendingRequest, type Settle } from "./internal/inflight.ts"
 import * as Checks from "./internal/options.ts"
 import * as Tap from "./internal/tap.ts"
 import * as Telemetry from "./internal/telemetry.ts"
@@ -256,16 +256,22 @@ const isOverloaded = (error: CodexError.CodexError) =>
 const SWEEP_INTERVAL = Duration.millis(100)
 
 interface MethodCodec {
+  /** Whether params are their own encoding (no undeclared field): sent as given, nothing allocated. */
+  readonly exact: (params: unknown) => boolean
   readonly encode: (params: unknown) => Exit.Exit<unknown, Schema.SchemaError>
-  readonly decode: (result: unknown) => Exit.Exit<unknown, Schema.SchemaError>
+  /** The decoded response as the effect the caller resumes with (run on the reader, see InFlight). */
+  readonly settle: Settle
 }
 
-const identity: MethodCodec = { encode: Exit.succeed, decode: Exit.succeed }
+/** What `requestRaw` resumes with: the result as it came. */
+const settleRaw: Settle = Effect.succeed
+const always = () => true
+const identity: MethodCodec = { exact: always, encode: Exit.succeed, settle: settleRaw }
 const codecs = new Map<string, MethodCodec>()
 
 // Built once per method: the params encoder and the response decoder.
 const codecOf = (method: string): MethodCodec => {
-  let codec = codecs.get(method)
+  let codec: MethodCodec | undefined = codecs.get(method)
   if (codec === undefined) {
     // own entries only: a method named `toString` is unknown, not Object.prototype.toString
     const params = Object.hasOwn(ClientRequestParams, method)
@@ -281,8 +287,15 @@ const codecOf = (method: string): MethodCodec => {
     // no transformations: a response that validates is its own decoded value, used as it came (no copy)
     const plain = response === undefined ? undefined : guardOf(response)
     codec = {
-      encode: encode === undefined ? identity.encode : (value) => exact!(value) ? Exit.succeed(value) : encode(value),
-      decode: decode === undefined ? identity.decode : (value) => plain!(value) ? Exit.succeed(value) : decode(value)
+      exact: exact ?? always,
+      encode: encode ?? identity.encode,
+      settle: decode === undefined ? settleRaw : (value): Effect.Effect<unknown, CodexError.CodexError> => {
+        if (plain!(value)) return Exit.succeed(value)
+        const decoded = decode(value)
+        return Exit.isSuccess(decoded)
+          ? Exit.succeed(decoded.value)
+          : fail(new CodexError.ProtocolError({ method, description: `unexpected response: ${issueOf(decoded)}` }))
+      }
     }
     codecs.set(method, codec)
   }
@@ -325,9 +338,15 @@ export const make = Effect.fnUntraced(function*(
   const undecoded = new Set<string>()
   const closed = yield* Deferred.make<CodexError.CodexError>()
   let failure: CodexError.CodexError | undefined
-  const inFlight = new InFlight({
+  const inFlight: InFlight = new InFlight({
     max: resolved.maxInFlight,
     offer: transport.offer,
+    // Each request carries the caller's trace context, so codex's spans nest under the SDK's.
+    encode: (id, request) =>
+      JsonRpc.encodeRequest(id, request.method, request.params, request.trace as Protocol.W3cTraceContext | undefined),
+    trace: Telemetry.currentTraceContext,
+    onError: (request, error) =>
+      request.retry && error.code === JsonRpc.OVERLOADED ? retryOverloaded(request, error) : rpcError(request.method, error),
     now: () => clock.currentTimeMillisUnsafe(),
     onTimeout: (method) => CodexError.make(new CodexError.Timeout({ method })),
     onClosed: () => CodexError.make(new CodexError.Closed())
@@ -421,13 +440,10 @@ export const make = Effect.fnUntraced(function*(
         return effect === undefined ? warning : Effect.andThen(warning, effect)
       }
       case "Response":
-        if (inFlight.complete(message.id as number, () => Effect.succeed(message.result))) return undefined
+        if (inFlight.complete(message.id as number, message.result)) return undefined
         return lateAnswer(message.id, line)
       case "ErrorResponse":
-        if (
-          message.id !== null &&
-          inFlight.complete(message.id as number, (method) => rpcError(method, message.error))
-        ) return undefined
+        if (message.id !== null && inFlight.completeError(message.id as number, message.error)) return undefined
         return lateAnswer(message.id, line)
       case "Request": {
         const decoded = Incoming_.decodeServerRequest(message.id, message.method, message.params)
@@ -545,16 +561,30 @@ export const make = Effect.fnUntraced(function*(
   yield* Effect.addFinalizer(() => terminate(CodexError.make(new CodexError.Closed())))
   yield* Telemetry.trackInFlight(() => inFlight.size)
 
-  // Each request carries the caller's trace context, so codex's spans nest under the SDK's.
-  const callOnce = (method: string, params: unknown, timeoutMs: number) =>
-    Telemetry.withTraceContext((trace) =>
-      inFlight.call(method, (id) => JsonRpc.encodeRequest(id, method, params, trace), timeoutMs)
+  // The overload retry starts only after a first -32001, from the answer's handler (the common
+  // path has no catch frame): the first error is replayed to the schedule, then each attempt is
+  // a request of its own (its -32001 goes back to the schedule), until the schedule gives up.
+  const retryOverloaded = (request: PendingRequest, error: JsonRpc.ErrorObject) => {
+    const { method, params, settle, timeoutMs } = request
+    let replay: Effect.Effect<never, CodexError.CodexError> | undefined = rpcError(method, error)
+    return Effect.suspend(() => {
+      if (replay === undefined) {
+        return Effect.andThen(Telemetry.countOverloadRetry(method), inFlight.call(method, params, timeoutMs, settle, false))
+      }
+      const first = replay
+      replay = undefined
+      return first
+    }).pipe(
+      Effect.retry({ schedule: overloadRetry, while: isOverloaded }),
+      Effect.catchIf(isOverloaded, () => fail(new CodexError.Overloaded({ method })))
     )
+  }
 
-  const requestRaw = (
+  const call = (
     method: string,
     params: unknown,
-    options?: RequestOptions
+    options: RequestOptions | undefined,
+    settle: Settle
   ): Effect.Effect<unknown, CodexError.CodexError> => {
     let timeoutMs = requestTimeout
     if (options?.timeout !== undefined) {
@@ -562,22 +592,14 @@ export const make = Effect.fnUntraced(function*(
       if (Result.isFailure(timeout)) return Effect.fail(timeout.failure)
       timeoutMs = Duration.toMillis(timeout.success)
     }
-    // The retry machinery only starts after a first -32001 (the common path stays lean).
-    return callOnce(method, params, timeoutMs).pipe(
-      Effect.catchIf(isOverloaded, (first) => {
-        let replay: CodexError.CodexError | undefined = first
-        return Effect.suspend(() => {
-          if (replay === undefined) return Effect.andThen(Telemetry.countOverloadRetry(method), callOnce(method, params, timeoutMs))
-          const error = replay
-          replay = undefined
-          return Effect.fail(error)
-        }).pipe(
-          Effect.retry({ schedule: overloadRetry, while: isOverloaded }),
-          Effect.catchIf(isOverloaded, () => fail(new CodexError.Overloaded({ method })))
-        )
-      })
-    )
+    return inFlight.call(method, params, timeoutMs, settle)
   }
+
+  const requestRaw = (
+    method: string,
+    params: unknown,
+    options?: RequestOptions
+  ): Effect.Effect<unknown, CodexError.CodexError> => call(method, params, options, settleRaw)
 
   const request = <M extends ClientRequestMethod>(
     method: M,
@@ -585,16 +607,18 @@ export const make = Effect.fnUntraced(function*(
     options?: RequestOptions
   ): Effect.Effect<ClientRequestResponseByMethod[M], CodexError.CodexError> => {
     const codec = codecOf(method)
-    const encoded = codec.encode(params)
-    if (Exit.isFailure(encoded)) {
-      return fail(new CodexError.ProtocolError({ method, description: `invalid params: ${issueOf(encoded)}` }))
+    let encoded: unknown = params
+    if (!codec.exact(params)) {
+      const exit = codec.encode(params)
+      if (Exit.isFailure(exit)) {
+        return fail(new CodexError.ProtocolError({ method, description: `invalid params: ${issueOf(exit)}` }))
+      }
+      encoded = exit.value
     }
-    const effect = Effect.flatMap(requestRaw(method, encoded.value, options), (result) => {
-      const decoded = codec.decode(result)
-      return Exit.isSuccess(decoded)
-        ? Effect.succeed(decoded.value)
-        : fail(new CodexError.ProtocolError({ method, description: `unexpected response: ${issueOf(decoded)}` }))
-    }) as Effect.Effect<ClientRequestResponseByMethod[M], CodexError.CodexError>
+    const effect = call(method, encoded, options, codec.settle) as Effect.Effect<
+      ClientRequestResponseByMethod[M],
+      CodexError.CodexError
+    >
     return requestSpans
       ? Effect.withSpan(effect, "AppServerClient.request", {
         attributes: { "codex.method": method },

@@ -131,6 +131,36 @@ describe("AppServerClient (in-memory server)", () => {
       assert.deepStrictEqual(result, { attempt: 4 })
     }))
 
+  it.effect("a typed request retried after -32001 decodes the answer of the attempt that succeeded", () =>
+    Effect.gen(function*() {
+      const attempts = yield* Ref.make(0)
+      const overloaded = { code: -32001, message: "Server overloaded; retry later." }
+      const layer = Fake.layer((message, server) =>
+        Ref.updateAndGet(attempts, (n) => n + 1).pipe(
+          Effect.flatMap((n) =>
+            n === 1 || n === 2 || n === 4
+              ? Fake.send(server, { id: message.id, error: overloaded })
+              : n === 3
+              ? Fake.send(server, { id: message.id, result: { data: "not an array" } })
+              : Fake.send(server, { id: message.id, result: { data: ["thr_1"], nextCursor: null } })
+          )
+        )
+      )
+      const [bad, ok] = yield* Effect.gen(function*() {
+        const client = yield* AppServerClient
+        const retried = yield* Effect.forkChild(reasonOf(client.request("thread/loaded/list", {})))
+        for (let i = 0; i < 40 && retried.pollUnsafe() === undefined; i++) yield* TestClock.adjust("500 millis")
+        const bad = yield* Fiber.join(retried)
+        const again = yield* Effect.forkChild(client.request("thread/loaded/list", {}))
+        for (let i = 0; i < 40 && again.pollUnsafe() === undefined; i++) yield* TestClock.adjust("500 millis")
+        return [bad, yield* Fiber.join(again)] as const
+      }).pipe(Effect.provide(layer))
+      // the retried attempt's answer is decoded like a first answer: a ProtocolError, not a retry
+      assert.strictEqual(bad._tag, "ProtocolError")
+      assert.deepStrictEqual(ok, { data: ["thr_1"], nextCursor: null })
+      assert.strictEqual(yield* Ref.get(attempts), 5)
+    }))
+
   it.effect("gives up with Overloaded when the schedule is exhausted", () =>
     Effect.gen(function*() {
       const attempts = yield* Ref.make(0)

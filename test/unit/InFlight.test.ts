@@ -7,6 +7,9 @@ const make = (sent: Array<string> = []) =>
   new InFlight({
     max: 2,
     offer: (line) => (sent.push(line), true),
+    encode: (id) => `{"id":${id}}`,
+    trace: () => undefined,
+    onError: (request, error) => Effect.fail(CodexError.make(new CodexError.RpcError({ method: request.method, code: error.code, message: error.message }))),
     now: () => 0,
     onTimeout: (method) => CodexError.make(new CodexError.Timeout({ method })),
     onClosed: () => CodexError.make(new CodexError.Closed())
@@ -20,13 +23,13 @@ describe("InFlight", () => {
       const waiting = yield* Effect.forkChild(inFlight.busy)
       yield* Effect.yieldNow
       assert.isUndefined(waiting.pollUnsafe())
-      const call = yield* Effect.forkChild(inFlight.call("model/list", (id) => `{"id":${id}}`, 1000))
+      const call = yield* Effect.forkChild(inFlight.call("model/list", {}, 1000, Effect.succeed))
       yield* Effect.yieldNow
       yield* Fiber.join(waiting)
       assert.isFalse(inFlight.idle)
       // pending: busy returns at once
       yield* inFlight.busy
-      assert.isTrue(inFlight.complete(1, () => Effect.succeed("ok")))
+      assert.isTrue(inFlight.complete(1, "ok"))
       assert.strictEqual(yield* Fiber.join(call), "ok")
       assert.isTrue(inFlight.idle)
     }))
@@ -34,7 +37,7 @@ describe("InFlight", () => {
   it.effect("busy never returns once the connection ended (nothing left to sweep)", () =>
     Effect.gen(function*() {
       const inFlight = make()
-      const call = yield* Effect.forkChild(Effect.exit(inFlight.call("model/list", (id) => `{"id":${id}}`, 1000)))
+      const call = yield* Effect.forkChild(Effect.exit(inFlight.call("model/list", {}, 1000, Effect.succeed)))
       yield* Effect.yieldNow
       inFlight.fail(CodexError.make(new CodexError.Closed()))
       yield* Fiber.join(call)

@@ -213,6 +213,9 @@ export interface Outbox {
   readonly close: () => void
 }
 
+/** Where an {@link Outbox}'s flushes are chained (one promise reaction each). */
+const resolved = Promise.resolve()
+
 /**
  * An {@link Outbox}: the messages offered in one synchronous burst go out as
  * one `write` on a microtask (not on a scheduled task, which every request
@@ -250,7 +253,8 @@ export const makeOutbox = (target: OutboxTarget): Outbox => {
     pending = pending === "" ? message + "\n" : pending + message + "\n"
     if (!scheduled && !blocked) {
       scheduled = true
-      queueMicrotask(flush)
+      // a promise reaction, not queueMicrotask: Node wraps each of those in an AsyncResource
+      resolved.then(flush)
     }
     return true
   }

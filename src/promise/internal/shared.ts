@@ -23,7 +23,7 @@
  */
 import { NodeServices } from "@effect/platform-node"
 import { Cause, ChildProcessSpawner, Clock, Duration, Effect, Exit, Layer } from "../../schema/internal/effect.ts"
-import * as Fiber from "effect/Fiber"
+import { Fiber } from "../../schema/internal/effect.ts"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import type { ChildProcess } from "node:child_process"
 import * as AppServer from "../../layers/AppServer.ts"

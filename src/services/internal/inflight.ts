@@ -16,22 +16,79 @@
  */
 import { Effect, Exit } from "../../schema/internal/effect.ts"
 import type * as CodexError from "../../schema/CodexError.ts"
+import type { ErrorObject } from "../../schema/JsonRpc.ts"
 
 type Resume = (effect: Effect.Effect<unknown, CodexError.CodexError>) => void
 
-interface Entry {
+/** What the caller's effect resumes with once the answer is in (the decoded result, or a failure). */
+export type Settle = (result: unknown) => Effect.Effect<unknown, CodexError.CodexError>
+
+/** One request, as the connection's hooks see it. */
+export interface Request {
   readonly method: string
-  readonly encode: (id: number) => string
+  readonly params: unknown
+  /** The caller's W3C trace context, read when the call started (`undefined`: none). */
+  readonly trace: unknown
+  readonly timeoutMs: number
+  /** Turns the answer's `result` into what the caller gets (decoding happens on the reader, no Effect in between). */
+  readonly settle: Settle
+  /** Whether a `-32001` answer starts the overload retry (`false` for the retry's own attempts). */
+  readonly retry: boolean
+}
+
+// One class: every entry has the same shape, so the hot path's property accesses stay monomorphic.
+class Entry implements Request {
+  id = 0
+  // queued -> sent -> done; cancelled entries stay in the queue until skipped
+  state: "queued" | "sent" | "done" = "queued"
+  readonly method: string
+  readonly params: unknown
+  readonly trace: unknown
+  readonly timeoutMs: number
+  readonly settle: Settle
+  readonly retry: boolean
   readonly resume: Resume
   // fixed at the call; Infinity for no limit
   readonly deadline: number
-  id: number
-  // queued -> sent -> done; cancelled entries stay in the queue until skipped
-  state: "queued" | "sent" | "done"
+  constructor(
+    method: string,
+    params: unknown,
+    trace: unknown,
+    timeoutMs: number,
+    settle: Settle,
+    retry: boolean,
+    resume: Resume,
+    deadline: number
+  ) {
+    this.method = method
+    this.params = params
+    this.trace = trace
+    this.timeoutMs = timeoutMs
+    this.settle = settle
+    this.retry = retry
+    this.resume = resume
+    this.deadline = deadline
+  }
 }
 
 /** What happens to a response, seen from the caller. */
 export type Outcome = Exit.Exit<unknown, CodexError.CodexError>
+
+/** Options of {@link InFlight}. */
+export interface Options {
+  readonly max: number
+  /** Hands one serialized message to the transport; `false` when it is closed. */
+  readonly offer: (line: string) => boolean
+  /** Serializes a request with its id. */
+  readonly encode: (id: number, request: Request) => string
+  /** The caller's trace context, read inside the call (on the caller's fiber). */
+  readonly trace: () => unknown
+  /** What an error answer resumes the caller with (the overload retry, or the error). */
+  readonly onError: (request: Request, error: ErrorObject) => Effect.Effect<unknown, CodexError.CodexError>
+  readonly now: () => number
+  readonly onTimeout: (method: string) => CodexError.CodexError
+  readonly onClosed: () => CodexError.CodexError
+}
 
 export class InFlight {
   private readonly sent = new Map<number, Entry>()
@@ -42,30 +99,28 @@ export class InFlight {
   private failure: CodexError.CodexError | undefined = undefined
   private onBusy: (() => void) | undefined = undefined
   private readonly max: number
-  private readonly offer: (line: string) => boolean
-  private readonly now: () => number
-  private readonly onTimeout: (method: string) => CodexError.CodexError
-  private readonly onClosed: () => CodexError.CodexError
+  private readonly options: Options
 
-  constructor(options: {
-    readonly max: number
-    readonly offer: (line: string) => boolean
-    readonly now: () => number
-    readonly onTimeout: (method: string) => CodexError.CodexError
-    readonly onClosed: () => CodexError.CodexError
-  }) {
+  constructor(options: Options) {
     this.max = Math.max(1, options.max)
-    this.offer = options.offer
-    this.now = options.now
-    this.onTimeout = options.onTimeout
-    this.onClosed = options.onClosed
+    this.options = options
   }
 
-  /** Sends a request (now, or when the window has room) and waits for its outcome. */
-  call(method: string, encode: (id: number) => string, timeoutMs: number): Effect.Effect<unknown, CodexError.CodexError> {
+  /**
+   * Sends a request (now, or when the window has room) and waits for its
+   * outcome: one `Effect.callback`, nothing else on the caller's fiber.
+   */
+  call(
+    method: string,
+    params: unknown,
+    timeoutMs: number,
+    settle: Settle,
+    retry = true
+  ): Effect.Effect<unknown, CodexError.CodexError> {
     return Effect.callback<unknown, CodexError.CodexError>((resume) => {
       if (this.failure !== undefined) return resume(Effect.fail(this.failure))
-      const entry: Entry = { method, encode, resume, deadline: this.now() + timeoutMs, id: 0, state: "queued" }
+      const options = this.options
+      const entry = new Entry(method, params, options.trace(), timeoutMs, settle, retry, resume, options.now() + timeoutMs)
       if (this.count < this.max) this.start(entry)
       else this.queue.push(entry)
       if (this.onBusy !== undefined) {
@@ -77,15 +132,21 @@ export class InFlight {
     })
   }
 
-  /**
-   * Completes the request with this id; `outcome` gets the request's method
-   * (for errors that name it). `false` when no request waits on that id.
-   */
-  complete(id: number, outcome: (method: string) => Effect.Effect<unknown, CodexError.CodexError>): boolean {
+  /** Completes the request with this id with its answer's `result`. `false` when no request waits on that id. */
+  complete(id: number, result: unknown): boolean {
     const entry = this.sent.get(id)
     if (entry === undefined) return false
     this.sent.delete(id)
-    this.finish(entry, outcome(entry.method))
+    this.finish(entry, entry.settle(result))
+    return true
+  }
+
+  /** Completes the request with this id with an error answer. `false` when no request waits on that id. */
+  completeError(id: number, error: ErrorObject): boolean {
+    const entry = this.sent.get(id)
+    if (entry === undefined) return false
+    this.sent.delete(id)
+    this.finish(entry, this.options.onError(entry, error))
     return true
   }
 
@@ -97,17 +158,19 @@ export class InFlight {
   /** Fails every request, sent or queued, whose deadline has passed. */
   sweep(): void {
     if (this.sent.size === 0 && this.head === this.queue.length) return
-    const now = this.now()
+    const now = this.options.now()
     for (const [id, entry] of this.sent) {
       if (now >= entry.deadline) {
         this.sent.delete(id)
-        this.finish(entry, Effect.fail(this.onTimeout(entry.method)))
+        this.finish(entry, Effect.fail(this.options.onTimeout(entry.method)))
       }
     }
     // Queued entries are skipped by `release` once done, so they can be failed in place.
     for (let i = this.head; i < this.queue.length; i++) {
       const entry = this.queue[i]!
-      if (entry.state === "queued" && now >= entry.deadline) this.finish(entry, Effect.fail(this.onTimeout(entry.method)))
+      if (entry.state === "queued" && now >= entry.deadline) {
+        this.finish(entry, Effect.fail(this.options.onTimeout(entry.method)))
+      }
     }
   }
 
@@ -151,9 +214,9 @@ export class InFlight {
     entry.state = "sent"
     this.count++
     this.sent.set(id, entry)
-    if (!this.offer(entry.encode(id))) {
+    if (!this.options.offer(this.options.encode(id, entry))) {
       this.sent.delete(id)
-      this.finish(entry, Effect.fail(this.failure ?? this.onClosed()))
+      this.finish(entry, Effect.fail(this.failure ?? this.options.onClosed()))
     }
   }
 

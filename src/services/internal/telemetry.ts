@@ -5,13 +5,13 @@
  * requests-in-flight gauge.
  *
  * Costs: a request pays one context lookup for its trace context (and, under
- * a span, one string); a turn pays one span and one callback at its end;
+ * a new span, one string); a turn pays one span and one callback at its end;
  * nothing is updated per request or per event.
  *
  * @internal
  */
 import {
-  Clock, Context, Duration, Effect, Exit, Metric, Predicate, type Scope, Tracer
+  Clock, Context, Duration, Effect, Exit, Fiber, Metric, Predicate, type Scope, Tracer
 } from "../../schema/internal/effect.ts"
 import type * as CodexError from "../../schema/CodexError.ts"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"
@@ -45,25 +45,25 @@ export const traceContextOf = (span: Tracer.AnySpan): Protocol.W3cTraceContext |
 }
 
 /**
- * Runs `f` with the trace context of the current span (`undefined` when there
- * is none), read when the effect runs, so a request inside its own span
- * (`requestSpans`) names that span.
+ * The trace context of the current span (`undefined` when there is none),
+ * read synchronously from the fiber running now: called inside a request's
+ * `Effect.callback` registration, so a request inside its own span
+ * (`requestSpans`) names that span, and a request pays no Effect for it.
  */
-export const withTraceContext = <A, E>(
-  f: (trace: Protocol.W3cTraceContext | undefined) => Effect.Effect<A, E>
-): Effect.Effect<A, E> =>
-  Effect.withFiber((fiber) => {
-    const span = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
-    if (span === undefined) return f(undefined)
-    // requests in a row under one span (a loop in one operation) reuse its context; the cache holds the span's
-    // ids, not the span, which would keep its parents and their exits (a whole Turn with its events) alive
-    if (span.spanId !== lastSpanId || span.traceId !== lastTraceId) {
-      lastSpanId = span.spanId
-      lastTraceId = span.traceId
-      lastTrace = traceContextOf(span)
-    }
-    return f(lastTrace)
-  })
+export const currentTraceContext = (): Protocol.W3cTraceContext | undefined => {
+  const fiber = Fiber.getCurrent()
+  if (fiber === undefined) return undefined
+  const span = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
+  if (span === undefined) return undefined
+  // requests in a row under one span (a loop in one operation) reuse its context; the cache holds the span's
+  // ids, not the span, which would keep its parents and their exits (a whole Turn with its events) alive
+  if (span.spanId !== lastSpanId || span.traceId !== lastTraceId) {
+    lastSpanId = span.spanId
+    lastTraceId = span.traceId
+    lastTrace = traceContextOf(span)
+  }
+  return lastTrace
+}
 
 let lastSpanId: string | undefined
 let lastTraceId: string | undefined

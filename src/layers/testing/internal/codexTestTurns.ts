@@ -7,7 +7,7 @@
  * @internal
  */
 import { Cause, Clock, Deferred, Duration, Effect, Exit, Option } from "../../../schema/internal/effect.ts"
-import * as Fiber from "effect/Fiber"
+import { Fiber } from "../../../schema/internal/effect.ts"
 import type {
   ServerNotificationMethod, ServerNotificationParamsByMethod
 } from "../../../schema/generated/Methods.gen.ts"
