@@ -61,10 +61,13 @@ describe("Commands outside a turn (real binary)", () => {
   it.live("exec: interrupting the fiber terminates the process", () =>
     Effect.gen(function*() {
       const fiber = yield* Effect.forkChild(Codex.exec(["sleep", "31.4159"]))
-      for (let i = 0; i < 100 && pidsMatching("31.4159").length === 0; i++) yield* Effect.sleep("20 millis")
-      assert.isNotEmpty(pidsMatching("31.4159"), "the command started")
+      // one sighting is the proof: while the sandbox execs its stages a second read of /proc can miss the process
+      let started: ReadonlyArray<number> = []
+      for (let i = 0; i < 100 && (started = pidsMatching("31.4159")).length === 0; i++) yield* Effect.sleep("20 millis")
+      assert.isNotEmpty(started, "the command started")
       // past the sandbox's start-up: a terminate within it can miss the process (a codex race, see Command.terminate)
       yield* Effect.sleep("500 millis")
+      assert.isUndefined(fiber.pollUnsafe(), "exec still runs when the fiber is interrupted")
       yield* Fiber.interrupt(fiber)
       assert.deepStrictEqual(yield* awaitGone("31.4159"), [])
     }).pipe(Effect.provide(layer)))
