@@ -31,6 +31,7 @@ import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 import { unwrapShell } from "../schema/internal/shell.ts"
 import type { RequestId } from "../schema/JsonRpc.ts"
 import type { Incoming } from "../schema/Incoming.ts"
+import * as Deltas from "./internal/deltas.ts"
 import { lifecycleEvent } from "./internal/undecoded.ts"
 
 /**
@@ -218,39 +219,11 @@ export const fromIncoming = (incoming: Incoming): TurnEvent => {
           return tagged("ItemStarted", incoming.params)
         case "item/completed":
           return tagged("ItemCompleted", incoming.params)
-        // the hot ones: fixed shapes, no spread
-        case "item/agentMessage/delta": {
-          const p = incoming.params
-          return { _tag: "AgentMessageDelta", delta: p.delta, itemId: p.itemId, threadId: p.threadId, turnId: p.turnId }
-        }
-        case "item/reasoning/summaryTextDelta": {
-          const p = incoming.params
-          return {
-            _tag: "ReasoningDelta",
-            kind: "summary",
-            delta: p.delta,
-            itemId: p.itemId,
-            summaryIndex: p.summaryIndex,
-            threadId: p.threadId,
-            turnId: p.turnId
-          }
-        }
-        case "item/reasoning/textDelta": {
-          const p = incoming.params
-          return {
-            _tag: "ReasoningDelta",
-            kind: "text",
-            contentIndex: p.contentIndex,
-            delta: p.delta,
-            itemId: p.itemId,
-            threadId: p.threadId,
-            turnId: p.turnId
-          }
-        }
-        case "item/commandExecution/outputDelta": {
-          const p = incoming.params
-          return { _tag: "CommandOutputDelta", delta: p.delta, itemId: p.itemId, threadId: p.threadId, turnId: p.turnId }
-        }
+        case "item/agentMessage/delta":
+        case "item/reasoning/summaryTextDelta":
+        case "item/reasoning/textDelta":
+        case "item/commandExecution/outputDelta":
+          return Deltas.of(incoming, incoming.params.threadId, incoming.params.turnId, "")!
         case "turn/plan/updated":
           return tagged("PlanUpdated", incoming.params)
         case "turn/diff/updated":

@@ -13,6 +13,7 @@ import type * as Arr from "effect/Array"
 import type { Incoming, Notification } from "../../schema/Incoming.ts"
 import type * as CodexError from "../../schema/CodexError.ts"
 import * as TurnEvent from "../TurnEvent.ts"
+import * as Deltas from "./deltas.ts"
 import { Signal } from "./signal.ts"
 import * as Summary from "./summary.ts"
 
@@ -68,53 +69,13 @@ export class TurnState {
    * The event of a hot delta routed to this turn, or `undefined` for any
    * other message. Its ids are strings the turn already holds (equal ones:
    * the router matched them), so a turn of N deltas keeps its ids once, not N
-   * times (each parsed line has its own copies). Same fields, in the same
-   * order, as `TurnEvent.fromIncoming` makes.
+   * times (each parsed line has its own copies). The builder is the one
+   * `TurnEvent.fromIncoming` uses.
    */
   delta(incoming: Notification): TurnEvent.TurnEvent | undefined {
-    switch (incoming.method) {
-      case "item/agentMessage/delta": {
-        const p = incoming.params
-        return { _tag: "AgentMessageDelta", delta: p.delta, itemId: this.item(p.itemId), threadId: this.threadId, turnId: this.turnId }
-      }
-      case "item/reasoning/summaryTextDelta": {
-        const p = incoming.params
-        return {
-          _tag: "ReasoningDelta",
-          kind: "summary",
-          delta: p.delta,
-          itemId: this.item(p.itemId),
-          summaryIndex: p.summaryIndex,
-          threadId: this.threadId,
-          turnId: this.turnId
-        }
-      }
-      case "item/reasoning/textDelta": {
-        const p = incoming.params
-        return {
-          _tag: "ReasoningDelta",
-          kind: "text",
-          contentIndex: p.contentIndex,
-          delta: p.delta,
-          itemId: this.item(p.itemId),
-          threadId: this.threadId,
-          turnId: this.turnId
-        }
-      }
-      case "item/commandExecution/outputDelta": {
-        const p = incoming.params
-        return { _tag: "CommandOutputDelta", delta: p.delta, itemId: this.item(p.itemId), threadId: this.threadId, turnId: this.turnId }
-      }
-      default:
-        return undefined
-    }
-  }
-
-  // deltas of one item follow each other: keep the first copy of its id
-  private item(itemId: string): string {
-    if (itemId === this.itemId) return this.itemId
-    this.itemId = itemId
-    return itemId
+    const event = Deltas.of(incoming, this.threadId, this.turnId, this.itemId)
+    if (event !== undefined) this.itemId = event.itemId
+    return event
   }
 
   /** Appends an event and wakes the turn's waiters. */
