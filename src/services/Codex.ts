@@ -259,6 +259,11 @@ export const make = Effect.gen(function*() {
   const approvals = plumbing.connect()
   const router = new Router()
   const tools = new Map<string, Map<string, CodexTool.Prepared>>()
+  const unsubscribed = new Set<string>()
+  const forget = (threadId: string) => {
+    tools.delete(threadId)
+    unsubscribed.delete(threadId)
+  }
 
   // When the connection ends, for whatever reason, nothing tied to it may wait:
   // open turns (result and events) fail with the reason, pending approvals are dropped.
@@ -282,6 +287,8 @@ export const make = Effect.gen(function*() {
     router.routeInBatch(incoming)
     if (incoming._tag === "Notification") {
       if (incoming.method === "serverRequest/resolved") return approvals.settle(incoming.params.requestId)
+      // a thread's tools are kept for resumes that name none; a deleted thread has no resume (from any client)
+      if (incoming.method === "thread/deleted") forget(incoming.params.threadId)
       // codex retries on its own (no credentials, no network, 5xx): say why the program waits
       if (incoming.method === "error" && incoming.params.willRetry) return retryWarning(incoming.params)
     }
@@ -371,7 +378,6 @@ export const make = Effect.gen(function*() {
   }
 
   const history = History.make(client)
-  const unsubscribed = new Set<string>()
   const session: Thread.Session = {
     client,
     router,

@@ -174,7 +174,11 @@ export interface ReviewOptions extends Omit<Protocol.ReviewStartParams, "threadI
  * @since 0.1.0
  */
 export interface StartOptions extends Omit<Protocol.ThreadStartParams, "dynamicTools"> {
-  /** Tools this program provides; codex calls them during turns (experimental API). */
+  /**
+   * Tools this program provides; codex calls them during turns (experimental API).
+   * The connection keeps them for the thread (a resume without `tools` still answers
+   * their calls) until codex announces the thread deleted.
+   */
   readonly tools?: ReadonlyArray<CodexTool.Any> | undefined
 }
 

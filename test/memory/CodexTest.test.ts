@@ -629,6 +629,37 @@ describe("CodexTest.layer", () => {
       }
     }).pipe(provide([CodexTest.reply("hello"), CodexTest.reply("forked reply"), CodexTest.reply("back again")])))
 
+  it.effect("delete: the thread leaves the listing and is announced deleted; deleting it again is codex's RpcError", () =>
+    Effect.gen(function*() {
+      const client = yield* AppServerClient
+      const seen: Array<string> = []
+      const events = yield* client.subscribe
+      yield* events.pipe(
+        Stream.runForEach((incoming) =>
+          Effect.sync(() => {
+            if (incoming._tag === "Notification" && incoming.method.startsWith("thread/") && incoming.method !== "thread/started") {
+              seen.push(`${incoming.method} ${JSON.stringify(incoming.params)}`)
+            }
+          })
+        ),
+        Effect.forkScoped
+      )
+      const thread = yield* Codex.startThread()
+      yield* thread.run("short-lived")
+      const other = yield* Codex.startThread()
+      seen.length = 0
+      yield* thread.delete
+      assert.deepStrictEqual((yield* Codex.listThreads()).data.map((t) => t.id), [other.id])
+      const again = yield* reasonOf(Codex.deleteThread(thread.id))
+      assert.strictEqual(again._tag, "RpcError")
+      assert.strictEqual(again.message, `no rollout found for thread id ${thread.id}`)
+      yield* Effect.yieldNow
+      assert.deepStrictEqual(seen, [
+        `thread/status/changed {"threadId":"${thread.id}","status":{"type":"notLoaded"}}`,
+        `thread/deleted {"threadId":"${thread.id}"}`
+      ])
+    }).pipe(Effect.scoped, provide([CodexTest.reply("A")])))
+
   it.effect("stored threads: listed as not loaded, resumed with their history, and go on", () =>
     Effect.gen(function*() {
       const listed = yield* Codex.listThreads()

@@ -2,15 +2,18 @@
  * The rest of the server in memory: what the client sends and how it reads codex's answers, where the
  * real binary cannot show it offline (a review on a thread of its own, rate limits and usage of a
  * signed-in account, feedback upload) or cannot show it deterministically (output that arrives in the
- * same read as the exit, a terminate codex refuses at first, an interrupted `exec`).
+ * same read as the exit, a terminate codex refuses at first, an interrupted `exec`), and a client tool
+ * call for a thread codex announced deleted.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Stream } from "effect"
+import { Effect, Fiber, Layer, Schema, Stream } from "effect"
 import * as NodeFs from "node:fs"
 import * as CodexTest from "../../src/layers/testing/CodexTest.ts"
 import type * as Transport from "../../src/layers/Transport.ts"
 import * as Codex from "../../src/services/Codex.ts"
+import * as CodexTool from "../../src/services/CodexTool.ts"
 import * as Command from "../../src/services/Command.ts"
+import { eventually } from "../support/Eventually.ts"
 import * as Fake from "../support/FakeServer.ts"
 
 /** codex 0.169's answer to `thread/start` (from a recorded session). */
@@ -280,4 +283,40 @@ describe("Usage, limits and feedback (in memory: they need a ChatGPT account or 
         methods: { "feedback/upload": () => Effect.succeed({ threadId: "t", promptHash: "abc" }) }
       }))))
     ))
+})
+
+describe("Client tools (in memory)", () => {
+  it.effect("a deleted thread's tools are forgotten: after codex's thread/deleted a call for it is answered 'no tool'", () =>
+    Effect.gen(function*() {
+      const replies: Array<Fake.Received> = []
+      let server!: Transport.InMemoryServer
+      const lookup = CodexTool.make("lookup", {
+        description: "Looks a word up",
+        parameters: Schema.Struct({ word: Schema.String }),
+        run: ({ word }) => Effect.succeed(`found ${word}`)
+      })
+      const layer = Codex.layer.pipe(Layer.provideMerge(Fake.layer((message, s) => {
+        server = s
+        if (message.method === "thread/start") return Fake.send(s, { id: message.id, result: threadStarted })
+        return Effect.sync(() => void replies.push(message))
+      }, { experimentalApi: true })))
+      yield* Effect.gen(function*() {
+        const thread = yield* Codex.startThread({ tools: [lookup] })
+        const call = (id: number) =>
+          Fake.send(server, {
+            id,
+            method: "item/tool/call",
+            params: { threadId: thread.id, turnId: "u", callId: `c${id}`, namespace: null, tool: "lookup", arguments: { word: "x" } }
+          }).pipe(
+            Effect.andThen(eventually(Effect.sync(() => replies.some((reply) => reply.id === id)))),
+            Effect.map(() => replies.find((reply) => reply.id === id)!.result)
+          )
+        assert.deepStrictEqual(yield* call(1), { contentItems: [{ type: "inputText", text: "found x" }], success: true })
+        yield* Fake.send(server, { method: "thread/deleted", params: { threadId: thread.id } })
+        assert.deepStrictEqual(yield* call(2), {
+          contentItems: [{ type: "inputText", text: "No tool named lookup on this client" }],
+          success: false
+        })
+      }).pipe(Effect.provide(layer))
+    }))
 })

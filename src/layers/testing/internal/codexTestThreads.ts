@@ -233,6 +233,20 @@ export const handlers: Handlers = {
       thread.loaded = false
       return answer({}, notify(state, "thread/archived", { threadId: thread.id }))
     }),
+  // as codex 0.171: the thread is unloaded, then announced deleted; a second delete finds no rollout
+  "thread/delete": (state, raw) =>
+    Effect.gen(function*() {
+      const params = yield* decode(state, "thread/delete", raw)
+      const thread = yield* lookup(state, params.threadId, "no rollout")
+      state.threads.delete(thread.id)
+      return answer(
+        {},
+        Effect.andThen(
+          notify(state, "thread/status/changed", { threadId: thread.id, status: { type: "notLoaded" } }),
+          notify(state, "thread/deleted", { threadId: thread.id })
+        )
+      )
+    }),
   "thread/unarchive": (state, raw) =>
     Effect.gen(function*() {
       const params = yield* decode(state, "thread/unarchive", raw)
