@@ -697,6 +697,31 @@ describe("CodexTest.layer", () => {
       ])
     }).pipe(provide([CodexTest.reply("ok")])))
 
+  it.effect("a compaction's token updates are codex's three: the totals restated, its request, the estimate of the compacted context", () =>
+    Effect.gen(function*() {
+      const client = yield* AppServerClient
+      const events = yield* client.subscribe
+      const updates: Array<Protocol.ThreadTokenUsage> = []
+      yield* events.pipe(
+        Stream.runForEach((incoming) =>
+          Effect.sync(() => {
+            if (incoming._tag === "Notification" && incoming.method === "thread/tokenUsage/updated") {
+              updates.push(incoming.params.tokenUsage)
+            }
+          })
+        ),
+        Effect.forkScoped
+      )
+      const thread = yield* Codex.startThread()
+      yield* thread.run("before")
+      updates.length = 0
+      yield* thread.compact
+      yield* Effect.yieldNow
+      const shape = (usage: Protocol.ThreadTokenUsage) => [usage.total.totalTokens, usage.last.inputTokens, usage.last.totalTokens]
+      // the turn used 700 in and 25 out; the compaction 100 in and 20 out; the estimate has no input
+      assert.deepStrictEqual(updates.map(shape), [[725, 700, 725], [845, 100, 120], [845, 0, 905]])
+    }).pipe(Effect.scoped, provide([CodexTest.reply("r", { usage: { input: 700, cached: 0, output: 25, reasoning: 0 } })])))
+
   it.effect("models, account, login and logout", () =>
     Effect.gen(function*() {
       const models = yield* Codex.models()

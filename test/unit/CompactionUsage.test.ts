@@ -81,7 +81,7 @@ describe("compactionTokensOf", () => {
     assert.isUndefined(compactionTokensOf([update(turn, turn)], false))
   })
 
-  it("a completed compaction's only update (CodexTest sends just that one) is its request's", () => {
+  it("a completed compaction's only update is its request's", () => {
     assert.deepStrictEqual(compactionTokensOf([update(breakdown(200, 40, 20), breakdown(100, 20, 10))], true), {
       input: 100,
       cached: 10,

@@ -241,8 +241,7 @@ interface End {
  * some) and, after it, its estimate of the compacted context (`last` without
  * growth), neither of which the compaction used. On a thread without usage
  * there is nothing to restate, and the first update of a completed compaction
- * is its request's (total = last); so is a completed compaction's only update
- * (CodexTest sends just that one).
+ * is its request's (total = last); so is a completed compaction's only update.
  */
 export const compactionTokensOf = (events: ReadonlyArray<TurnEvent.TurnEvent>, completed: boolean): Tokens | undefined => {
   let previous: Protocol.ThreadTokenUsage | undefined

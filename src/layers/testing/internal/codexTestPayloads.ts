@@ -106,7 +106,10 @@ export interface ThreadState {
   readonly turns: Array<Protocol.Turn>
   /** The running turn, if any (set and cleared by the server). */
   active: { readonly turnId: string } | undefined
+  /** The thread's token totals. */
   readonly usage: { input: number; cached: number; output: number; reasoning: number }
+  /** The usage of its last model request (what codex restates before a compaction). */
+  readonly lastUsage: { input: number; cached: number; output: number; reasoning: number }
 }
 
 /**
@@ -132,7 +135,8 @@ export const idleThread = (id: string): ThreadState => ({
   loaded: true,
   turns: [],
   active: undefined,
-  usage: { input: 0, cached: 0, output: 0, reasoning: 0 }
+  usage: { input: 0, cached: 0, output: 0, reasoning: 0 },
+  lastUsage: { input: 0, cached: 0, output: 0, reasoning: 0 }
 })
 
 /** The protocol record of a thread. */

@@ -46,7 +46,8 @@ export const newThread = (
     loaded: fields.loaded ?? true,
     turns: fields.turns ?? [],
     active: undefined,
-    usage: { input: 0, cached: 0, output: 0, reasoning: 0 }
+    usage: { input: 0, cached: 0, output: 0, reasoning: 0 },
+    lastUsage: { input: 0, cached: 0, output: 0, reasoning: 0 }
   }
   state.threads.set(thread.id, thread)
   return thread

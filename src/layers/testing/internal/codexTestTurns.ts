@@ -154,6 +154,7 @@ const makeContext = (state: State, active: ActiveTurn, delay: Duration.Duration)
         total.cached += last.cached
         total.output += last.output
         total.reasoning += last.reasoning
+        Object.assign(active.thread.lastUsage, last)
         return send("thread/tokenUsage/updated", {
           threadId,
           turnId,
@@ -278,8 +279,16 @@ const unscripted = (index: number, threadId: string): Step => ({
   play: (turn) => turn.fail(`CodexTest: no scripted turn for turn/start #${index} on thread ${threadId}`, "other")
 })
 
-/** The compaction turn `thread/compact/start` runs: a context compaction item and its token usage. */
-const compaction = (state: State): Step => ({
+/** codex's estimate of a compacted context, in tokens (what it reports after a compaction). */
+const COMPACTED_CONTEXT = 905
+
+/**
+ * The compaction turn `thread/compact/start` runs: a context compaction item
+ * and, as codex sends them, three token updates: the thread's totals restated
+ * (when it has some), the compaction's own request, and the estimate of the
+ * compacted context (a `last` with no input; the totals do not grow).
+ */
+const compaction = (state: State, thread: P.ThreadState): Step => ({
   [StepTypeId]: StepTypeId,
   label: "compaction",
   play: (turn) =>
@@ -287,8 +296,16 @@ const compaction = (state: State): Step => ({
       const id = P.uuid("b", ++state.counters.item)
       const startedAtMs = yield* turn.now
       const item = { type: "contextCompaction", id, startedAtMs, completedAtMs: null } as const
+      const update = (last: Protocol.TokenUsageBreakdown) =>
+        turn.notify("thread/tokenUsage/updated", {
+          threadId: turn.threadId,
+          turnId: turn.turnId,
+          tokenUsage: { total: P.breakdown(thread.usage), last, modelContextWindow: P.MODEL_CONTEXT_WINDOW }
+        })
       yield* turn.startItem(item)
+      if (thread.usage.input + thread.usage.output > 0) yield* update(P.breakdown(thread.lastUsage))
       yield* turn.usage({ input: 100, cached: 10, output: 20 })
+      yield* update({ ...P.breakdown({ input: 0, cached: 0, output: 0, reasoning: 0 }), totalTokens: COMPACTED_CONTEXT })
       yield* turn.completeItem({ ...item, completedAtMs: yield* turn.now })
     })
 })
@@ -300,7 +317,7 @@ export const handlers: Handlers = {
       const params = yield* decode(state, "thread/compact/start", raw)
       const thread = yield* usable(state, params.threadId)
       if (thread.active !== undefined) return yield* invalid(`thread ${thread.id} has an active turn`)
-      const active = startActive(state, thread, compaction(state), 0, "compact", { threadId: thread.id, input: [] })
+      const active = startActive(state, thread, compaction(state, thread), 0, "compact", { threadId: thread.id, input: [] })
       return answer({}, Effect.asVoid(Effect.forkIn(runTurn(state, active), state.scope)))
     }),
   "turn/start": (state, raw) =>
