@@ -34,7 +34,7 @@
  * @since 0.1.0
  */
 import { NodeClusterSocket } from "@effect/platform-node"
-import { Context, type Duration, Effect, Layer, Option, Schedule } from "../schema/internal/effect.ts"
+import { Clock, Context, Duration, Effect, Layer, Option, Schedule } from "../schema/internal/effect.ts"
 import type * as Config from "effect/Config"
 import * as MessageStorage from "effect/cluster/MessageStorage"
 import * as RunnerAddress from "effect/cluster/RunnerAddress"
@@ -52,6 +52,7 @@ import type * as Codex from "../services/Codex.ts"
 import * as CodexThread from "../services/CodexThread.ts"
 import type * as Thread from "../services/Thread.ts"
 import * as CodexPool from "./CodexPool.ts"
+import * as MessageRetention from "./internal/messageRetention.ts"
 import * as ThreadEntity from "./internal/threadEntity.ts"
 import * as ThreadStore_ from "./internal/threadStore.ts"
 
@@ -123,6 +124,15 @@ export const layerStoreMemory: Layer.Layer<ThreadStore> = Layer.sync(ThreadStore
  * is kept whole while the key is: a runner that gets the key resumes the
  * thread from it.
  *
+ * The cluster's own message storage keeps every answered `Run` with its reply
+ * (the turn's result) unless pruned: `Run`s answered longer ago than
+ * `turnMaxAge` (or `threadMaxAge`, when it is the only age), and at least a
+ * minute ago (their caller has read the answer), go too, with their replies.
+ * That is effect's in-memory storage (the embedded cluster), or its SQL
+ * tables `cluster_messages` and `cluster_replies` (the ones
+ * {@link layerRunner} uses) when a `SqlClient` is in context. A message not
+ * answered yet always stays. `turnsPerKey` alone prunes no messages.
+ *
  * @category models
  * @since 0.1.0
  */
@@ -131,13 +141,16 @@ export interface Retention extends ThreadStore_.Retention {
 }
 
 /**
- * What one prune of the {@link ThreadStore} removed: journal entries
- * (`turns`), and keys forgotten whole (`keys`).
+ * What one prune removed: journal entries (`turns`), keys forgotten whole
+ * (`keys`), and answered `Run` messages of the cluster's message storage
+ * with their replies (`messages`).
  *
  * @category models
  * @since 0.1.0
  */
-export interface Pruned extends ThreadStore_.Pruned {}
+export interface Pruned extends ThreadStore_.Pruned {
+  readonly messages: number
+}
 
 const checkRetention = (retention: Retention): Effect.Effect<void, CodexError.CodexError> => {
   const perKey = retention.turnsPerKey
@@ -148,9 +161,24 @@ const checkRetention = (retention: Retention): Effect.Effect<void, CodexError.Co
     ))
 }
 
+// The store, then the message storage found in context (see Retention).
+const pruneAll = (
+  store: Store,
+  messages: MessageRetention.Pruner | undefined,
+  retention: Retention
+): Effect.Effect<Pruned, CodexError.CodexError> =>
+  Effect.gen(function*() {
+    const pruned = yield* store.prune(retention)
+    const age = retention.turnMaxAge ?? retention.threadMaxAge
+    if (messages === undefined || age === undefined) return { ...pruned, messages: 0 }
+    const now = yield* Clock.currentTimeMillis
+    return { ...pruned, messages: yield* messages(now - Duration.toMillis(Duration.fromInputUnsafe(age))) }
+  })
+
 /**
- * Prunes the {@link ThreadStore} once, as `retention` says (its `every` is
- * not used): for a prune run by hand or by your own schedule.
+ * Prunes the {@link ThreadStore}, and the cluster's message storage when it
+ * is in context (see {@link Retention}), once, as `retention` says (its
+ * `every` is not used): for a prune run by hand or by your own schedule.
  *
  * @category retention
  * @since 0.1.0
@@ -159,7 +187,7 @@ export const prune = (retention: Retention): Effect.Effect<Pruned, CodexError.Co
   Effect.gen(function*() {
     yield* checkRetention(retention)
     const store = yield* ThreadStore
-    return yield* store.prune(retention)
+    return yield* pruneAll(store, yield* MessageRetention.find(CodexThread.CodexThread.type), retention)
   })
 
 /**
@@ -179,9 +207,10 @@ export const layerRetention = (
   Layer.unwrap(Effect.gen(function*() {
     yield* checkRetention(retention)
     const store = yield* ThreadStore
-    const once = store.prune(retention).pipe(
+    const messages = yield* MessageRetention.find(CodexThread.CodexThread.type)
+    const once = pruneAll(store, messages, retention).pipe(
       Effect.tap((pruned) =>
-        pruned.turns + pruned.keys === 0
+        pruned.turns + pruned.keys + pruned.messages === 0
           ? Effect.void
           : Effect.logDebug("effect-codex cluster: pruned the thread store").pipe(Effect.annotateLogs({ ...pruned }))
       ),

@@ -15,12 +15,17 @@
  *   owner, the turn runs again there, and the stream says so (a `Redelivered` event) before its events;
  * - nothing lost: every key (the dead runners' ones too) runs a next turn that sees its first;
  * - no process left: the dead runner's app-server ends with it, the others' with their runners.
+ *
+ * And retention of effect's SQL message tables: answered `Run`s go with their replies, one in flight
+ * stays, the keys go on.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { PgClient } from "@effect/sql-pg"
 import { Cause, Effect, Fiber, Layer, Redacted, Stream } from "effect"
+import * as SqlClient from "effect/sql/SqlClient"
 import { CodexCluster, CodexThread } from "../../src/cluster.ts"
 import * as LocalModel from "../../src/layers/testing/LocalModel.ts"
+import { ahead } from "../support/Clock.ts"
 import * as Cluster from "../support/Cluster.ts"
 import * as Postgres from "../support/Postgres.ts"
 
@@ -34,8 +39,59 @@ const step = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>): Effect.Eff
     Effect.catchIf(Cause.isTimeoutError, () => Effect.die(new Error(`step timed out after 40 s: ${name}`)))
   ) as Effect.Effect<A, E, R>
 
-describe.skipIf(!Postgres.available)("Cluster: CodexThread over three runner processes", () => {
+describe.skipIf(!Postgres.available)("Cluster: CodexThread over runner processes", () => {
   const database = Postgres.suite()
+
+  it.live("retention: Runs answered long enough ago leave effect's SQL tables with their replies; one in flight stays", () =>
+    Effect.gen(function*() {
+      const url = yield* Effect.promise(() => database("cluster_message_retention"))
+      const model = yield* LocalModel.make([], {
+        fallback: (request) => {
+          const prompt = LocalModel.lastUserText(request) ?? ""
+          const reply = LocalModel.text(`echo: ${prompt}`, { deltas: 4 })
+          return prompt.includes("SLOW") ? LocalModel.slow(reply, { chunkDelay: "400 millis" }) : reply
+        }
+      })
+      yield* Effect.acquireRelease(
+        Effect.promise(() => Cluster.startRunner({ databaseUrl: url, serialization: "binary", model })),
+        (runner) => Effect.promise(() => Cluster.stopRunner(runner))
+      )
+      const sql = PgClient.layer({ url: Redacted.make(url) })
+      const client = CodexCluster.layerClient({ shardingConfig: Cluster.clusterTimings }).pipe(
+        Layer.provideMerge(CodexCluster.layerStoreSql()),
+        Layer.provideMerge(sql)
+      )
+      yield* Effect.gen(function*() {
+        const threads = yield* CodexThread.client
+        const db = yield* SqlClient.SqlClient
+        const rows = Effect.map(
+          db<{ requests: string; replies: string }>`
+            SELECT (SELECT COUNT(*) FROM cluster_messages WHERE entity_type = ${CodexThread.CodexThread.type} AND kind = 0) AS requests,
+              (SELECT COUNT(*) FROM cluster_replies) AS replies`,
+          ([row]) => ({ requests: Number(row!.requests), replies: Number(row!.replies) })
+        )
+        const first = yield* step("the first turns", threads("A").run("[A] first"))
+        yield* step("the first turns", threads("A").run("[A] second"))
+        yield* step("the first turns", threads("B").run("[B] first"))
+        const slow = yield* threads("C").run("[C] SLOW").pipe(Effect.forkChild)
+        yield* Effect.promise(() =>
+          Cluster.until(() => Effect.runSync(model.requests).some((r) => LocalModel.lastUserText(r) === "[C] SLOW"), 30_000, "the slow turn's model request")
+        )
+        assert.deepStrictEqual(yield* rows, { requests: 4, replies: 3 })
+
+        // within the last minute: kept whatever the age
+        assert.strictEqual((yield* CodexCluster.prune({ turnMaxAge: "1 milli" })).messages, 0)
+        const pruned = yield* ahead(120_000, CodexCluster.prune({ turnMaxAge: "1 minute" }))
+        assert.strictEqual(pruned.messages, 3)
+        assert.deepStrictEqual(yield* rows, { requests: 1, replies: 0 })
+
+        assert.strictEqual((yield* step("the slow turn", Fiber.join(slow))).finalResponse, "echo: [C] SLOW")
+        const next = yield* step("a next turn", threads("A").run("[A] third"))
+        assert.strictEqual(next.threadId, first.threadId)
+        const request = (yield* model.requests).find((r) => LocalModel.lastUserText(r) === "[A] third")!
+        assert.include(LocalModel.messages(request).join("\n"), "[A] first")
+      }).pipe(Effect.provide(client))
+    }).pipe(Effect.scoped), { timeout: 120_000 })
 
   for (const serialization of ["binary", "ndjson"] as const) {
     it.live(`12 keys over 3 runners, streamed events, a runner killed mid-turn (${serialization})`, () =>
