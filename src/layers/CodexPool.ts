@@ -265,10 +265,14 @@ export const make = Effect.fnUntraced(function*<R>(
           alive: true
         }
         // codex unloads a thread on its own (idle with no subscriber) and says so: its place frees
-        // on the reader (no subscription, so the client publishes nothing for it)
+        // on the reader (no subscription, so the client publishes nothing for it). A deleted thread
+        // is unloaded too, and codex announces only `thread/deleted` for it, from any client.
         yield* Scope.provide(
           member.client.listen((incoming) => {
-            if (incoming._tag === "Notification" && incoming.method === "thread/closed") {
+            if (
+              incoming._tag === "Notification" &&
+              (incoming.method === "thread/closed" || incoming.method === "thread/deleted")
+            ) {
               book.unpin(incoming.params.threadId, member)
             }
           }),

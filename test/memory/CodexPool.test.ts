@@ -210,6 +210,21 @@ describe("CodexPool (in-memory)", () => {
       yield* Scope.close(scope, Exit.void)
     }))
 
+  it.effect("a deleted thread frees its place (codex announces thread/deleted, not thread/closed)", () =>
+    Effect.gen(function*() {
+      const servers = fleet((index) => server(index, replies(5)))
+      const { codex, pool, scope } = yield* build(CodexPool.layerFrom(servers.connect, { size: 1, maxThreadsPerServer: 2 }))
+      // a long-lived program that starts and deletes threads: each delete must give its place back
+      for (let round = 0; round < 5; round++) {
+        const thread = yield* codex.startThread()
+        yield* thread.run("hello")
+        yield* codex.deleteThread(thread.id)
+        yield* eventually(Effect.map(pool.serverOf(thread.id), Option.isNone))
+      }
+      assert.deepStrictEqual((yield* pool.servers).map((server) => server.threads), [[]])
+      yield* Scope.close(scope, Exit.void)
+    }))
+
   it.effect("a server that crashes mid-turn fails only its own turns, is replaced, and its thread resumes on the replacement", () =>
     Effect.gen(function*() {
       let crashed: string | undefined
