@@ -60,7 +60,7 @@
  * @since 0.1.0
  */
 import { NodeCrypto } from "@effect/platform-node"
-import { Effect, Layer, Option, Schedule, Schema } from "../schema/internal/effect.ts"
+import { Effect, Layer, Option, Schedule, Schema, Scope } from "../schema/internal/effect.ts"
 // Deep paths: only the modules used are loaded, not every cluster module.
 import * as ClusterWorkflowEngine from "effect/cluster/ClusterWorkflowEngine"
 import type * as Sharding from "effect/cluster/Sharding"
@@ -174,8 +174,17 @@ export interface ThreadOptions extends Thread.StartOptions {
 
 // Threads this process started or resumed, per Codex service: a replay in the
 // same process reuses the handle (and its server, in a pool) instead of
-// resuming a thread that is already loaded.
+// resuming a thread that is already loaded. Kept while their execution runs
+// (suspended included): its end forgets them, so a process that runs
+// executions for months keeps only the live ones.
 const handles = new WeakMap<object, Map<string, Thread.Thread>>()
+
+/**
+ * How many thread handles this process keeps for replays on `codex` (for tests).
+ *
+ * @internal
+ */
+export const keptHandles = (codex: object): number => handles.get(codex)?.size ?? 0
 
 const handlesOf = (codex: object): Map<string, Thread.Thread> => {
   let map = handles.get(codex)
@@ -260,6 +269,8 @@ export const thread = Effect.fnUntraced(function*(
       return started.id
     })
   })
+  // every run has a scope of its own, closed when the execution ends
+  yield* Scope.addFinalizer(instance.scope, Effect.sync(() => void known.delete(id)))
   const handle = Effect.suspend(() => {
     const loaded = known.get(id)
     if (loaded !== undefined) return Effect.succeed(loaded)

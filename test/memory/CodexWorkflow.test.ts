@@ -49,9 +49,23 @@ const OnceLive = Once.toLayer(({ retry }) =>
   })
 )
 
+const Nightly = Workflow.make("Nightly", {
+  payload: { night: Schema.Number },
+  success: CodexWorkflow.TurnRecord,
+  error: CodexError.CodexError,
+  idempotencyKey: ({ night }) => `night-${night}`
+})
+
+const NightlyLive = Nightly.toLayer(({ night }) =>
+  Effect.gen(function*() {
+    const thread = yield* CodexWorkflow.thread("nightly")
+    return yield* CodexWorkflow.turn(thread, "check", `Check night ${night}`)
+  })
+)
+
 const provide = (script: ReadonlyArray<CodexTest.Step>) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
   self.pipe(
-    Effect.provide(Layer.mergeAll(ReviewLive, OnceLive).pipe(Layer.provideMerge(CodexWorkflow.layerMemory))),
+    Effect.provide(Layer.mergeAll(ReviewLive, OnceLive, NightlyLive).pipe(Layer.provideMerge(CodexWorkflow.layerMemory))),
     Effect.provide(Codex.layer),
     Effect.provide(CodexTest.layer(script))
   )
@@ -84,6 +98,24 @@ describe("CodexWorkflow (CodexTest, in-memory engine)", () => {
     }).pipe(provide([
       CodexTest.reply(JSON.stringify({ approve: true, reason: "small and tested" })),
       CodexTest.reply("It adds a flag.")
+    ])))
+
+  it.live("a long-lived process forgets the thread handles of executions that ended (and keeps a suspended one's)", () =>
+    Effect.gen(function*() {
+      const codex = yield* Codex.Codex
+      for (let night = 1; night <= 5; night++) {
+        assert.strictEqual((yield* Nightly.execute({ night })).finalResponse, `ok ${night}`)
+      }
+      assert.strictEqual(CodexWorkflow.keptHandles(codex), 0)
+      // suspended (the durable sleep) with its handle kept, then ended
+      bodyRuns = 0
+      yield* Review.execute({ pr: 8 })
+      assert.notInclude(yield* methods, "thread/resume")
+      assert.strictEqual(CodexWorkflow.keptHandles(codex), 0)
+    }).pipe(provide([
+      ...[1, 2, 3, 4, 5].map((night) => CodexTest.reply(`ok ${night}`)),
+      CodexTest.reply(JSON.stringify({ approve: true, reason: "fine" })),
+      CodexTest.reply("summary")
     ])))
 
   it.live("retry: a retryable failure (serverOverloaded) runs the turn again on the same thread", () =>
