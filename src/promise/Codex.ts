@@ -685,6 +685,15 @@ export class Thread {
   }
 }
 
+// codex-sdk has no close(): a Codex nobody can reach any more (its threads
+// hold it) gives its lease back, so a process that makes one per user or per
+// request does not keep an app-server for each for good.
+const collected = new FinalizationRegistry<{ lease: Shared.Lease | undefined }>((held) => {
+  const lease = held.lease
+  held.lease = undefined
+  if (lease !== undefined) Shared.release(lease).catch(() => {})
+})
+
 /**
  * The entry point: makes threads (`startThread`, `resumeThread`), and holds
  * the app-server they run on (`close()`, `Symbol.asyncDispose`).
@@ -711,20 +720,22 @@ export class Thread {
 export class Codex {
   readonly #options: CodexOptions
   readonly #session: Session
-  #lease: Shared.Lease | undefined
+  // the lease, in a box the collection hook can hold without holding this instance
+  readonly #held: { lease: Shared.Lease | undefined } = { lease: undefined }
   #closed = false
 
   constructor(options: CodexOptions = {}) {
     const { onApproval, ...processOptions } = options
     this.#options = processOptions
+    const held = this.#held
     this.#session = {
       server: () => {
         if (this.#closed) throw closedError()
-        this.#lease ??= Shared.acquire(
-          Options.serverKey(this.#options),
-          Options.appServerOptions(this.#options)
-        )
-        return this.#lease.server
+        if (held.lease === undefined) {
+          held.lease = Shared.acquire(Options.serverKey(this.#options), Options.appServerOptions(this.#options))
+          collected.register(this, held, held)
+        }
+        return held.lease.server
       },
       onApproval
     }
@@ -751,8 +762,9 @@ export class Codex {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    const lease = this.#lease
-    this.#lease = undefined
+    const lease = this.#held.lease
+    this.#held.lease = undefined
+    collected.unregister(this.#held)
     if (lease !== undefined) await Shared.release(lease)
   }
 

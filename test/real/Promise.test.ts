@@ -15,12 +15,17 @@ import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import * as NodeV8 from "node:v8"
+import * as NodeVm from "node:vm"
 import * as LocalModel from "../../src/layers/testing/LocalModel.ts"
 import { AbortError, Codex, type ThreadEvent, type ThreadItem, type ThreadOptions } from "../../src/promise.ts"
 import * as Shared from "../../src/promise/internal/shared.ts"
 import * as CodexError from "../../src/schema/CodexError.ts"
 import * as CodexBinary from "../support/CodexBinary.ts"
 import { awaitNoPidsWithEnv, pidsWithEnv } from "../support/Home.ts"
+
+NodeV8.setFlagsFromString("--expose-gc")
+const gc = NodeVm.runInNewContext("gc") as () => void
 
 const ROOT = Path.resolve(import.meta.dirname, "../..")
 
@@ -427,6 +432,30 @@ describe("effect-codex/promise on the app-server (real binary + LocalModel)", { 
     const error = await rejection(other.resumeThread(thread.id!).run("hello again"))
     assert.match(String((error as Error)?.message), /already has an active writer/)
     assert.lengthOf(pidsWithEnv("CODEX_HOME", model.codexHome), 2)
+  })
+
+  // codex-sdk has no close(): a program that makes a Codex per user (other options each) and drops it must not keep
+  // an app-server per instance for the life of the process
+  it("a Codex nobody holds any more (never closed) gives its app-server back once collected", async () => {
+    const model = await startModel([LocalModel.text("one"), LocalModel.text("two"), LocalModel.text("three")])
+    const home = tempDir("promise-home-")
+    const before = Shared.stats().servers
+    const runOne = async (user: number) => {
+      const codex = new Codex({
+        ...(CodexBinary.codexPath === undefined ? {} : { codexPathOverride: CodexBinary.codexPath }),
+        env: { ...envFor(model, home), EFFECT_CODEX_TEST_USER: String(user) }
+      })
+      return (await codex.startThread({ skipGitRepoCheck: true }).run(`hello ${user}`)).finalResponse
+    }
+    assert.deepStrictEqual([await runOne(1), await runOne(2), await runOne(3)], ["one", "two", "three"])
+    assert.strictEqual(Shared.stats().servers, before + 3)
+    const deadline = Date.now() + 20_000
+    while (Shared.stats().servers > before && Date.now() < deadline) {
+      gc()
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    assert.strictEqual(Shared.stats().servers, before)
+    assert.deepStrictEqual(await Effect.runPromise(awaitNoPidsWithEnv("CODEX_HOME", model.codexHome, 10_000)), [])
   })
 
   it("onApproval: the request (command, reason, the item's id) is answered; accepted, the command runs", async () => {
