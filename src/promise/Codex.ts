@@ -758,6 +758,8 @@ export class Codex {
    * Ends what this instance holds: the app-server stops once no other open
    * `Codex` shares it (turns still running on it end with a `Closed` error).
    * Later calls of this instance and its threads reject with `Closed`.
+   * An instance that is never closed gives its share back once nothing
+   * holds it or its threads any more (when it is garbage-collected).
    */
   async close(): Promise<void> {
     if (this.#closed) return
