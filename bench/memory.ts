@@ -81,7 +81,7 @@ const attributionTable = (raw: MemoryResult, sdk: MemoryResult): string | undefi
 
 /**
  * The worker as plain JavaScript, in a directory under bench/results (so its bare imports resolve from
- * the repository): a `.ts` entry makes Node load its TypeScript stripper, ~17 MB of RSS in both sides
+ * the repository): a `.ts` entry makes Node load its TypeScript stripper, ~18 MB of RSS in both sides
  * that a program running built JavaScript does not have. Returns the entry and a cleanup.
  */
 const plainJsWorker = (): { readonly entry: string; readonly remove: () => void } => {
