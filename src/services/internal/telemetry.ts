@@ -17,6 +17,7 @@ import type * as CodexError from "../../schema/CodexError.ts"
 import type * as Protocol from "../../schema/generated/Protocol.gen.ts"
 import type { TurnState } from "../../streams/internal/router.ts"
 import type * as TurnEvent from "../../streams/TurnEvent.ts"
+import * as Summary from "../../streams/internal/summary.ts"
 import * as TurnResult from "../../streams/TurnResult.ts"
 import * as Metrics from "../Metrics.ts"
 
@@ -103,9 +104,27 @@ export const trackInFlight = (size: () => number): Effect.Effect<void, never, Sc
     (sizes) => Effect.sync(() => void sizes.delete(size))
   ).pipe(Effect.asVoid)
 
+/**
+ * A metric's series by one attribute's value, each made once: a metric keeps
+ * its series key, so a series used again costs no key building (the values
+ * are few: statuses, error reasons, models, methods).
+ */
+const series = <I, S>(metric: Metric.Metric<I, S>, attribute: string) => {
+  const made = new Map<string, Metric.Metric<I, S>>()
+  return (value: string): Metric.Metric<I, S> => {
+    let one = made.get(value)
+    if (one === undefined) {
+      one = Metric.withAttributes(metric, { [attribute]: value })
+      made.set(value, one)
+    }
+    return one
+  }
+}
+
+const overloadRetriesOf = series(Metrics.overloadRetries, "codex.method")
+
 /** Counts one retry of `method` after `-32001`. */
-export const countOverloadRetry = (method: string): Effect.Effect<void> =>
-  Metric.update(Metric.withAttributes(Metrics.overloadRetries, { "codex.method": method }), 1)
+export const countOverloadRetry = (method: string): Effect.Effect<void> => Metric.update(overloadRetriesOf(method), 1)
 
 // =============================================================================
 // Turns
@@ -131,13 +150,8 @@ export interface Tokens {
 // The first update of a turn holds the thread's totals before the turn plus the
 // turn's first model response (`last`); the final one, the totals after the turn.
 const tokensOf = (events: ReadonlyArray<TurnEvent.TurnEvent>): Tokens | undefined => {
-  let first: Protocol.ThreadTokenUsage | undefined
-  let final: Protocol.ThreadTokenUsage | undefined
-  for (const event of events) {
-    if (event._tag !== "TokenUsageUpdated") continue
-    first ??= event.tokenUsage
-    final = event.tokenUsage
-  }
+  // a live turn's summary holds both: no walk over every delta
+  const { firstUsage: first, usage: final } = Summary.of(events)
   if (first === undefined || final === undefined) return undefined
   const grown = (key: "inputTokens" | "cachedInputTokens" | "outputTokens" | "reasoningOutputTokens" | "totalTokens") =>
     Math.max(0, final.total[key] - (first.total[key] - first.last[key]))
@@ -216,15 +230,15 @@ const endTurn = (
   span.end(clock.currentTimeNanosUnsafe(), end.error === undefined ? Exit.void : Exit.fail(end.error))
 
   if (model === undefined) return
-  Metric.withAttributes(Metrics.turnDuration, { "codex.turn.status": end.status })
-    .updateUnsafe(Duration.millis(end.durationMs), context)
-  if (end.error === undefined) {
-    Metric.withAttributes(Metrics.turnsCompleted, { "codex.turn.status": end.status }).updateUnsafe(1, context)
-  } else {
-    Metric.withAttributes(Metrics.turnsFailed, { "codex.error.reason": end.error.reason._tag }).updateUnsafe(1, context)
-  }
+  turnDurationOf(end.status).updateUnsafe(Duration.millis(end.durationMs), context)
+  if (end.error === undefined) turnsCompletedOf(end.status).updateUnsafe(1, context)
+  else turnsFailedOf(end.error.reason._tag).updateUnsafe(1, context)
   countTokens(end.tokens, model, context)
 }
+
+const turnDurationOf = series(Metrics.turnDuration, "codex.turn.status")
+const turnsCompletedOf = series(Metrics.turnsCompleted, "codex.turn.status")
+const turnsFailedOf = series(Metrics.turnsFailed, "codex.error.reason")
 
 /** How a turn ended: its status, its error if it failed, the tokens it used, how long it took. */
 interface End {
@@ -298,17 +312,23 @@ const annotateEnd = (span: Tracer.Span, end: End): void => {
   }
 }
 
+const inputTokensOf = series(Metrics.inputTokens, "codex.model")
+const cachedInputTokensOf = series(Metrics.cachedInputTokens, "codex.model")
+const outputTokensOf = series(Metrics.outputTokens, "codex.model")
+
 const countTokens = (tokens: Tokens | undefined, model: string, context: Context.Context<never>): void => {
   if (tokens === undefined) return
-  const byModel = { "codex.model": model }
-  Metric.withAttributes(Metrics.inputTokens, byModel).updateUnsafe(tokens.input, context)
-  Metric.withAttributes(Metrics.cachedInputTokens, byModel).updateUnsafe(tokens.cached, context)
-  Metric.withAttributes(Metrics.outputTokens, byModel).updateUnsafe(tokens.output, context)
+  inputTokensOf(model).updateUnsafe(tokens.input, context)
+  cachedInputTokensOf(model).updateUnsafe(tokens.cached, context)
+  outputTokensOf(model).updateUnsafe(tokens.output, context)
 }
 
 // =============================================================================
 // Compactions
 // =============================================================================
+
+const compactionsOf = series(Metrics.compactions, "codex.turn.status")
+const compactionDurationOf = series(Metrics.compactionDuration, "codex.turn.status")
 
 /**
  * Traces and counts the compaction turn `thread/compact/start` made codex
@@ -330,9 +350,8 @@ export const trackCompaction = (state: TurnState, model: string | undefined): Ef
         const end = { ...outcome, tokens: compactionTokensOf(state.events, outcome.status === "completed") }
         // a span that already ended (the wait for an interrupted compaction timed out) is left as it ended
         if (span !== undefined && span.status._tag === "Started") annotateEnd(span, end)
-        const byStatus = { "codex.turn.status": end.status }
-        Metric.withAttributes(Metrics.compactions, byStatus).updateUnsafe(1, context)
-        Metric.withAttributes(Metrics.compactionDuration, byStatus).updateUnsafe(Duration.millis(end.durationMs), context)
+        compactionsOf(end.status).updateUnsafe(1, context)
+        compactionDurationOf(end.status).updateUnsafe(Duration.millis(end.durationMs), context)
         countTokens(end.tokens, model ?? "unknown", context)
       } catch {
         // telemetry never breaks the routing of a turn
