@@ -287,8 +287,10 @@ export const make = Effect.gen(function*() {
     router.routeInBatch(incoming)
     if (incoming._tag === "Notification") {
       if (incoming.method === "serverRequest/resolved") return approvals.settle(incoming.params.requestId)
-      // a thread's tools are kept for resumes that name none; a deleted thread has no resume (from any client)
-      if (incoming.method === "thread/deleted") forget(incoming.params.threadId)
+      // A thread's tools are kept for resumes that name none (codex keeps calling them: they are part of the
+      // stored thread), until codex deletes the thread or closes it (it unloads a thread no connection is
+      // subscribed to, a while after the last left); a resume after that brings its tools again.
+      if (incoming.method === "thread/deleted" || incoming.method === "thread/closed") forget(incoming.params.threadId)
       // codex retries on its own (no credentials, no network, 5xx): say why the program waits
       if (incoming.method === "error" && incoming.params.willRetry) return retryWarning(incoming.params)
     }

@@ -177,7 +177,9 @@ export interface StartOptions extends Omit<Protocol.ThreadStartParams, "dynamicT
   /**
    * Tools this program provides; codex calls them during turns (experimental API).
    * The connection keeps them for the thread (a resume without `tools` still answers
-   * their calls) until codex announces the thread deleted.
+   * their calls) until codex announces the thread deleted or closed (codex closes a
+   * thread no connection is subscribed to, a while after the last one left); a resume
+   * after that passes `tools` again.
    */
   readonly tools?: ReadonlyArray<CodexTool.Any> | undefined
 }

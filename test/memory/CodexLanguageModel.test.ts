@@ -14,14 +14,15 @@ import type * as Protocol from "../../src/schema/generated/Protocol.gen.ts"
 import * as Codex from "../../src/services/Codex.ts"
 import * as CodexLanguageModel from "../../src/services/CodexLanguageModel.ts"
 import { reasonOf } from "../../src/services/internal/aiErrors.ts"
+import { MAX_THREADS } from "../../src/services/internal/aiSession.ts"
 
 /** Runs a program with the language model over Codex over the scripted server. */
-const provide = (script: ReadonlyArray<CodexTest.Step>, options?: CodexLanguageModel.Options) =>
+const provide = (script: ReadonlyArray<CodexTest.Step>, options?: CodexLanguageModel.Options, fallback?: CodexTest.Step) =>
 <A, E, R>(self: Effect.Effect<A, E, R>) =>
   self.pipe(
     Effect.provide(CodexLanguageModel.layer(options)),
     Effect.provide(Codex.layer),
-    Effect.provide(CodexTest.layer(script))
+    Effect.provide(CodexTest.layer(script, fallback === undefined ? {} : { fallback }))
   )
 
 const turnStarts = CodexTest.requestsOf("turn/start") as Effect.Effect<
@@ -556,6 +557,26 @@ describe("CodexLanguageModel (CodexTest)", () => {
       Effect.provide(Codex.layer),
       Effect.provide(CodexTest.layer([CodexTest.reply("1"), CodexTest.reply("2")]))
     ))
+
+  it.effect("past MAX_THREADS the least recently used thread is forgotten and unsubscribed; continuing it resumes it after that", () =>
+    Effect.gen(function*() {
+      const first = yield* LanguageModel.generateText({ prompt: "first" })
+      for (let i = 0; i < MAX_THREADS; i++) yield* LanguageModel.generateText({ prompt: `other ${i}` })
+      const [oldest] = yield* turnStarts
+      const continued = yield* LanguageModel.generateText({
+        prompt: Prompt.concat(Prompt.concat(Prompt.make("first"), Prompt.fromResponseParts(first.content)), "again")
+      })
+      assert.strictEqual(continued.text, "echo: again")
+      const methods = (yield* CodexTest.requests)
+        .filter((r) => r.method === "thread/unsubscribe" || r.method === "thread/resume")
+        .map((r) => `${r.method} ${(r.params as { threadId: string }).threadId === oldest!.threadId ? "oldest" : "other"}`)
+      // one thread over the limit: the oldest left, then came back (and made the next oldest leave)
+      assert.deepStrictEqual(methods.slice(0, 2), ["thread/unsubscribe oldest", "thread/resume oldest"])
+      assert.deepStrictEqual(methods.slice(2), methods.length === 3 ? ["thread/unsubscribe other"] : [])
+      const last = (yield* turnStarts).at(-1)
+      assert.strictEqual(last?.threadId, oldest!.threadId)
+      assert.deepStrictEqual(texts(last), ["again"])
+    }).pipe(provide([], undefined, CodexTest.reply((turn) => `echo: ${turn.text}`))))
 
   it.effect("previousResponseId from a ResponseIdTracker continues the thread it names", () =>
     Effect.gen(function*() {

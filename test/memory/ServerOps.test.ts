@@ -286,37 +286,39 @@ describe("Usage, limits and feedback (in memory: they need a ChatGPT account or 
 })
 
 describe("Client tools (in memory)", () => {
-  it.effect("a deleted thread's tools are forgotten: after codex's thread/deleted a call for it is answered 'no tool'", () =>
-    Effect.gen(function*() {
-      const replies: Array<Fake.Received> = []
-      let server!: Transport.InMemoryServer
-      const lookup = CodexTool.make("lookup", {
-        description: "Looks a word up",
-        parameters: Schema.Struct({ word: Schema.String }),
-        run: ({ word }) => Effect.succeed(`found ${word}`)
-      })
-      const layer = Codex.layer.pipe(Layer.provideMerge(Fake.layer((message, s) => {
-        server = s
-        if (message.method === "thread/start") return Fake.send(s, { id: message.id, result: threadStarted })
-        return Effect.sync(() => void replies.push(message))
-      }, { experimentalApi: true })))
-      yield* Effect.gen(function*() {
-        const thread = yield* Codex.startThread({ tools: [lookup] })
-        const call = (id: number) =>
-          Fake.send(server, {
-            id,
-            method: "item/tool/call",
-            params: { threadId: thread.id, turnId: "u", callId: `c${id}`, namespace: null, tool: "lookup", arguments: { word: "x" } }
-          }).pipe(
-            Effect.andThen(eventually(Effect.sync(() => replies.some((reply) => reply.id === id)))),
-            Effect.map(() => replies.find((reply) => reply.id === id)!.result)
-          )
-        assert.deepStrictEqual(yield* call(1), { contentItems: [{ type: "inputText", text: "found x" }], success: true })
-        yield* Fake.send(server, { method: "thread/deleted", params: { threadId: thread.id } })
-        assert.deepStrictEqual(yield* call(2), {
-          contentItems: [{ type: "inputText", text: "No tool named lookup on this client" }],
-          success: false
+  for (const end of ["thread/deleted", "thread/closed"] as const) {
+    it.effect(`a thread's tools are forgotten when codex announces it ${end.slice(7)}: a call for it is then answered 'no tool'`, () =>
+      Effect.gen(function*() {
+        const replies: Array<Fake.Received> = []
+        let server!: Transport.InMemoryServer
+        const lookup = CodexTool.make("lookup", {
+          description: "Looks a word up",
+          parameters: Schema.Struct({ word: Schema.String }),
+          run: ({ word }) => Effect.succeed(`found ${word}`)
         })
-      }).pipe(Effect.provide(layer))
-    }))
+        const layer = Codex.layer.pipe(Layer.provideMerge(Fake.layer((message, s) => {
+          server = s
+          if (message.method === "thread/start") return Fake.send(s, { id: message.id, result: threadStarted })
+          return Effect.sync(() => void replies.push(message))
+        }, { experimentalApi: true })))
+        yield* Effect.gen(function*() {
+          const thread = yield* Codex.startThread({ tools: [lookup] })
+          const call = (id: number) =>
+            Fake.send(server, {
+              id,
+              method: "item/tool/call",
+              params: { threadId: thread.id, turnId: "u", callId: `c${id}`, namespace: null, tool: "lookup", arguments: { word: "x" } }
+            }).pipe(
+              Effect.andThen(eventually(Effect.sync(() => replies.some((reply) => reply.id === id)))),
+              Effect.map(() => replies.find((reply) => reply.id === id)!.result)
+            )
+          assert.deepStrictEqual(yield* call(1), { contentItems: [{ type: "inputText", text: "found x" }], success: true })
+          yield* Fake.send(server, { method: end, params: { threadId: thread.id } })
+          assert.deepStrictEqual(yield* call(2), {
+            contentItems: [{ type: "inputText", text: "No tool named lookup on this client" }],
+            success: false
+          })
+        }).pipe(Effect.provide(layer))
+      }))
+  }
 })

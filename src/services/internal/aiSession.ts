@@ -41,7 +41,12 @@ import { MODULE, toAiError } from "./aiErrors.ts"
 import { PROVIDER_KEY } from "./aiPrompt.ts"
 import type * as Plan from "./aiPrompt.ts"
 
-/** How many threads a model keeps handles of (the least recently used beyond that are forgotten, not closed). */
+/**
+ * How many threads a model keeps handles of. The least recently used beyond
+ * that are forgotten and unsubscribed from, so codex may unload them (it keeps
+ * a thread loaded while a connection is subscribed to it); a later request
+ * that continues one resumes it.
+ */
 export const MAX_THREADS = 256
 
 // =============================================================================
@@ -349,24 +354,55 @@ export class Threads {
     this.startOptions = startOptions
   }
 
-  private remember(id: string, entry: Entry) {
+  /** Unsubscribes still in flight, by thread: a resume of that thread waits for its own to land first. */
+  private readonly leaving = new Map<string, Deferred.Deferred<void>>()
+
+  /** Keeps `entry` as the most recent; returns the entries forgotten to stay within MAX_THREADS. */
+  private remember(id: string, entry: Entry): Array<Entry> | undefined {
     this.entries.delete(id)
     this.entries.set(id, entry)
-    if (this.entries.size <= MAX_THREADS) return
+    if (this.entries.size <= MAX_THREADS) return undefined
+    const forgotten: Array<Entry> = []
     for (const [key, old] of this.entries) {
       if (this.entries.size <= MAX_THREADS) break
-      if (!old.busy) this.entries.delete(key)
+      if (!old.busy) {
+        this.entries.delete(key)
+        forgotten.push(old)
+      }
     }
+    return forgotten
+  }
+
+  /**
+   * Unsubscribes from forgotten threads. Marked leaving at once (before any
+   * other fiber can resume one); the requests run detached: each is one short
+   * request, which ends with the connection at the latest, and a refusal (a
+   * turn still winding down) leaves the thread as it was.
+   */
+  private leave(entries: ReadonlyArray<Entry>): Effect.Effect<void> {
+    const leaving = entries.map((entry) => {
+      const done = Deferred.makeUnsafe<void>()
+      this.leaving.set(entry.thread.id, done)
+      return { entry, done }
+    })
+    return Effect.forEach(leaving, ({ done, entry }) =>
+      Effect.forkDetach(entry.thread.unsubscribe.pipe(
+        Effect.ignore,
+        Effect.ensuring(Effect.sync(() => {
+          if (this.leaving.get(entry.thread.id) === done) this.leaving.delete(entry.thread.id)
+          Deferred.doneUnsafe(done, Effect.void)
+        }))
+      )), { discard: true })
   }
 
   private claim(entry: Entry, call: Call, input: ReadonlyArray<Input.Item>): Effect.Effect<Acquired, never, Scope.Scope> {
     return Effect.acquireRelease(
-      Effect.sync(() => {
+      Effect.suspend(() => {
         entry.busy = true
         entry.slot.call = call
-        this.remember(entry.thread.id, entry)
+        const forgotten = this.remember(entry.thread.id, entry)
         const before = entry.lastTurnId
-        return {
+        const acquired: Acquired = {
           thread: entry.thread,
           input,
           started: (turnId: string) => void (entry.lastTurnId = turnId),
@@ -374,6 +410,7 @@ export class Threads {
             if (entry.lastTurnId === turnId) entry.lastTurnId = before
           }
         }
+        return forgotten === undefined ? Effect.succeed(acquired) : Effect.as(this.leave(forgotten), acquired)
       }),
       () =>
         Effect.sync(() => {
@@ -438,12 +475,13 @@ export class Threads {
       if (this.startOptions[key] !== undefined) options[key] = this.startOptions[key]
     }
     const instructions = joinInstructions(this.startOptions.developerInstructions, plan.instructions)
-    return this.codex.resumeThread(continuation.threadId, {
+    const leaving = this.leaving.get(continuation.threadId)
+    return Effect.andThen(leaving === undefined ? Effect.void : Deferred.await(leaving), this.codex.resumeThread(continuation.threadId, {
       ...(options as Thread.ResumeOptions),
       ...(instructions === undefined ? {} : { developerInstructions: instructions }),
       excludeTurns: true,
       ...(tools.length === 0 ? {} : { tools: codexTools(slot, tools) })
-    }).pipe(
+    })).pipe(
       Effect.map((thread): Entry => ({
         thread,
         slot,

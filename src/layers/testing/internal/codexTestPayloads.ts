@@ -103,6 +103,8 @@ export interface ThreadState {
   updatedAt: number
   archived: boolean
   loaded: boolean
+  /** Whether the connection is subscribed to its events (until `thread/unsubscribe`; a resume subscribes again). */
+  subscribed: boolean
   readonly turns: Array<Protocol.Turn>
   /** The running turn, if any (set and cleared by the server). */
   active: { readonly turnId: string } | undefined
@@ -133,6 +135,7 @@ export const idleThread = (id: string): ThreadState => ({
   updatedAt: 0,
   archived: false,
   loaded: true,
+  subscribed: true,
   turns: [],
   active: undefined,
   usage: { input: 0, cached: 0, output: 0, reasoning: 0 },

@@ -44,6 +44,7 @@ export const newThread = (
     updatedAt: P.seconds(fields.atMs),
     archived: fields.archived ?? false,
     loaded: fields.loaded ?? true,
+    subscribed: fields.loaded ?? true,
     turns: fields.turns ?? [],
     active: undefined,
     usage: { input: 0, cached: 0, output: 0, reasoning: 0 },
@@ -150,6 +151,7 @@ export const handlers: Handlers = {
       const thread = yield* lookup(state, params.threadId, "no rollout")
       if (thread.archived) return yield* invalid(`no rollout found for thread id ${params.threadId}`)
       thread.loaded = true
+      thread.subscribed = true
       if (params.cwd != null) thread.cwd = params.cwd
       if (params.model != null) thread.model = params.model
       if (params.approvalPolicy != null) thread.approvalPolicy = params.approvalPolicy
@@ -233,6 +235,16 @@ export const handlers: Handlers = {
       thread.archived = true
       thread.loaded = false
       return answer({}, notify(state, "thread/archived", { threadId: thread.id }))
+    }),
+  // as codex 0.171: the connection stops getting the thread's events (codex unloads it later, unobserved here)
+  "thread/unsubscribe": (state, raw) =>
+    Effect.gen(function*() {
+      const params = yield* decode(state, "thread/unsubscribe", raw)
+      const thread = state.threads.get(params.threadId)
+      if (thread === undefined || !thread.loaded) return answer({ status: "notLoaded" })
+      if (!thread.subscribed) return answer({ status: "notSubscribed" })
+      thread.subscribed = false
+      return answer({ status: "unsubscribed" })
     }),
   // as codex 0.171: the thread is unloaded, then announced deleted; a second delete finds no rollout
   "thread/delete": (state, raw) =>
