@@ -320,6 +320,9 @@ export const make = (options: Options) =>
             Effect.andThen(turn.result),
             Effect.exit
           )
+          // codex keeps a thread loaded while a connection is subscribed to it: let it go (a follow-up resumes
+          // it). Before the status leaves "running", so no follow-up resumes it in between.
+          yield* Effect.ignore(thread.unsubscribe)
           if (Exit.isSuccess(outcome)) {
             view.status = outcome.value.status
             view.finalResponse = outcome.value.finalResponse ?? null
