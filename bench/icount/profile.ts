@@ -57,9 +57,9 @@ const readMap = (file: string): Array<[number, number, string, number]> =>
   }).sort((a, b) => a[0] - b[0])
 
 /**
- * The name of the code at `fn`'s address: the newest entry that covers it. (The code measured ran
- * in the phases, after everything compiled before them; a piece freed in a phase and replaced
- * there is still named by its successor, so a name can be wrong for code that moved in a phase.)
+ * The name of the code at `fn`'s address: the newest entry that covers it (the oldest one named
+ * the flood's router `parseSource`, a function of Node's start-up that once lay there). Code freed
+ * and replaced inside a phase is still named by its successor.
  */
 const nameIn = (map: Array<[number, number, string, number]>, fn: string): string => {
   const match = /^0x([0-9a-f]+)/.exec(fn)
