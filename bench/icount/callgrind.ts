@@ -78,8 +78,10 @@ export const NODE_FLAGS: ReadonlyArray<string> = [
 /**
  * The request workloads share a process per side; `flood` and `turn` get one each, so a row does
  * not depend on what ran before it in the same process (code the request path optimized, or
- * feedback it left on shared code: the flood SDK row read 12.6k per event after the request
- * workloads and 16.1k alone, before the phases measured optimized code).
+ * feedback it left on shared code: with the steady-state warm-up the flood SDK row reads 12.6k
+ * per event alone and 15.2k after the request workloads in one process, whose Effect runtime code
+ * had seen many more shapes). It costs a start-up per process (the SDK's flood process: 9.5 G
+ * instructions, 6-7 G of them start-up and compiling at the low thresholds).
  */
 export const REQUEST_WORKLOADS: ReadonlySet<Workload> = new Set(["model/list", "thread/loaded/list"])
 
