@@ -17,8 +17,9 @@
  * JSON.parse). Only growth fails: a row that drops more than 20% prints a note to refresh the
  * baseline with `--update`, so the gain is kept.
  *
- * Usage: node bench/check.ts [--repeat=N] [--update] [--skip-build]
+ * Usage: node bench/check.ts [--repeat=N] [--update] [--skip-build] [--only=flood,turn]
  *   --skip-build  use dist/ as it is (.ci/run has just built it)
+ *   --only=W,...  only these rows (to iterate on one; not with --update, which writes every row)
  *   --repeat=N  measure N times, compare the median, print the spread ((max - min) / median)
  *   --update    write the measured values as the new baseline (commit it with the change that
  *               moved them, and say why in the commit message)
@@ -38,7 +39,7 @@ import { median } from "./stats.ts"
 export const TOLERANCE = 1.2
 /** A row that drops below this fraction of the baseline gets a note to refresh the baseline. */
 export const DROP_NOTE = 0.8
-const WORKLOADS: ReadonlyArray<Workload> = ["model/list", "thread/loaded/list", "flood"]
+const CHECKED: ReadonlyArray<Workload> = ["model/list", "thread/loaded/list", "flood"]
 const BASELINE = NodePath.join(import.meta.dirname, "baseline.json")
 
 export interface Baseline {
@@ -46,7 +47,7 @@ export interface Baseline {
   readonly codex: string
   readonly date: string
   readonly nodeFlags: ReadonlyArray<string>
-  /** Added to `nodeFlags` for the request workloads (callgrind.ts `flagsFor`). */
+  /** Added to `nodeFlags` for every workload (callgrind.ts `TIERING_FLAGS`, `flagsFor`; before 2026-12-01 evening: the request workloads only). */
   readonly requestFlags?: ReadonlyArray<string>
   /** `valgrindHwcaps()` where the baseline was taken. */
   readonly hwcaps?: string
@@ -59,10 +60,16 @@ const { values } = parseArgs({
   options: {
     repeat: { type: "string", default: "1" },
     update: { type: "boolean", default: false },
-    "skip-build": { type: "boolean", default: false }
+    "skip-build": { type: "boolean", default: false },
+    only: { type: "string" }
   }
 })
 const repeat = Math.max(1, Number.parseInt(values.repeat ?? "1", 10))
+const only = values.only?.split(",").map((w) => w.trim())
+const unknown = only?.filter((w) => !CHECKED.includes(w as Workload)) ?? []
+if (unknown.length > 0) throw new Error(`--only: not a checked row: ${unknown.join(", ")} (rows: ${CHECKED.join(", ")})`)
+if (only !== undefined && values.update) throw new Error("--only with --update would write a baseline without the other rows")
+const WORKLOADS: ReadonlyArray<Workload> = only === undefined ? CHECKED : CHECKED.filter((w) => only.includes(w))
 const log = (line: string) => process.stderr.write(line + "\n")
 
 const pct = (x: number) => `${x >= 1 ? "+" : ""}${((x - 1) * 100).toFixed(1)}%`

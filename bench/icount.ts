@@ -50,7 +50,7 @@ export const icount: Section = {
       pass: r.ratio <= ICOUNT_TARGETS[r.workload].max
     }))
     const markdown = [
-      `Instructions of the client's Node process (\`valgrind --tool=callgrind --trace-children=no\`; codex, the fake server and LocalModel run natively beside it), one process per side (two: the request workloads run in their own, with \`${TIERING_FLAGS.join(" ")}\` added and a re-warm after each marker's GC, see bench/README.md), each workload in two phases of different sizes between markers: (instructions(large) - instructions(small)) / (items(large) - items(small)), so start-up, warm-up and per-turn costs cancel. Node flags \`${NODE_FLAGS.join(" ")}\`; the CPU as valgrind presents it: \`${hwcaps}\`. Callgrind wall time: raw ${seconds.raw} s, SDK ${seconds.sdk} s.`,
+      `Instructions of the client's Node process (\`valgrind --tool=callgrind --trace-children=no\`; codex, the fake server and LocalModel run natively beside it), one process per side for the request workloads and one per other workload, all with \`${TIERING_FLAGS.join(" ")}\` added, a warm-up and a re-warm after each marker's GC (see bench/README.md), each workload in two phases of different sizes between markers: (instructions(large) - instructions(small)) / (items(large) - items(small)), so start-up, warm-up and per-turn costs cancel. Node flags \`${NODE_FLAGS.join(" ")}\`; the CPU as valgrind presents it: \`${hwcaps}\`. Callgrind wall time: raw ${seconds.raw} s, SDK ${seconds.sdk} s.`,
       "",
       table(
         ["workload", "phases (items)", "raw instr/item", "SDK instr/item", "SDK / raw", "target", "result"],

@@ -52,6 +52,7 @@ export const CPU_FLAGS: ReadonlyArray<string> = [
  * per process (the row read 237k-403k on the same code). With these thresholds the hot path is
  * optimized within the warm-up (and again within the re-warm after each marker's forced GC, see
  * workload.ts), so the phases measure optimized code, which is what a long-running client runs.
+ * For every workload (flagsFor), both sides.
  * No code-space compaction at the forced GCs (what `--perf-basic-prof` implies): with it the
  * large phase recompiled more of the hot path (see bench/README.md, "The phases run optimized code").
  */
@@ -75,16 +76,23 @@ export const NODE_FLAGS: ReadonlyArray<string> = [
 ]
 
 /**
- * The request workloads run in a process of their own with TIERING_FLAGS on top of NODE_FLAGS;
- * `flood` and `turn` run as before: a delta's path is called hundreds of thousands of times, so
- * the default thresholds optimize it within the warm-up, and their rows stay comparable with the
- * runs before the tiering flags (with them, one run read flood at 15.0k per event, without 15.8k).
+ * The request workloads share a process per side; `flood` and `turn` get one each, so a row does
+ * not depend on what ran before it in the same process (code the request path optimized, or
+ * feedback it left on shared code: with the steady-state warm-up the flood SDK row reads 12.6k
+ * per event alone and 15.2k after the request workloads in one process, whose Effect runtime code
+ * had seen many more shapes). It costs a start-up per process (the SDK's flood process: 9.5 G
+ * instructions, 6-7 G of them start-up and compiling at the low thresholds).
  */
 export const REQUEST_WORKLOADS: ReadonlySet<Workload> = new Set(["model/list", "thread/loaded/list"])
 
-/** Node flags of the process that measures `workload`. */
-export const flagsFor = (workload: Workload): ReadonlyArray<string> =>
-  REQUEST_WORKLOADS.has(workload) ? [...NODE_FLAGS, ...TIERING_FLAGS] : NODE_FLAGS
+/**
+ * Node flags of the process that measures `workload`: the same for every workload (and for both
+ * sides), NODE_FLAGS plus TIERING_FLAGS. With V8's default thresholds a flood's per-batch and
+ * per-turn code (a pipe read, a turn's start and end) reached TurboFan only inside the phases,
+ * and after each marker's GC the hot path recompiled there: 2.2k of a 15.0k flood event was
+ * V8's compiler (bench/icount/profile.ts).
+ */
+export const flagsFor = (_workload: Workload): ReadonlyArray<string> => [...NODE_FLAGS, ...TIERING_FLAGS]
 
 /**
  * The whole environment of the measured process (nothing is inherited: NODE_OPTIONS, a long PATH
@@ -249,9 +257,11 @@ export const measure = async (
   log: (line: string) => void
 ): Promise<{ readonly rows: Array<PerItem>; readonly seconds: { readonly sdk: number; readonly raw: number } }> => {
   const steps = workloads.map((workload) => ({ workload, ...sizes[workload]! }))
-  // one process per group of workloads that share their flags (flagsFor), one group after the other
-  const groups = [steps.filter((s) => REQUEST_WORKLOADS.has(s.workload)), steps.filter((s) => !REQUEST_WORKLOADS.has(s.workload))]
-    .filter((group) => group.length > 0)
+  // one process for the request workloads, one for each other workload (REQUEST_WORKLOADS), one after the other
+  const groups = [
+    steps.filter((s) => REQUEST_WORKLOADS.has(s.workload)),
+    ...steps.filter((s) => !REQUEST_WORKLOADS.has(s.workload)).map((s) => [s])
+  ].filter((group) => group.length > 0)
   const [raw, sdk] = await Promise.all((["raw", "sdk"] as const).map(async (side) => {
     const phases = new Map<Workload, [Phase, Phase]>()
     let seconds = 0

@@ -45,14 +45,23 @@ const selfCosts = (file: string): Map<string, number> => {
   return self
 }
 
-/** A perf map: sorted [start, size, name]. */
-const readMap = (file: string): Array<[number, number, string]> =>
-  NodeFs.readFileSync(file, "utf8").split("\n").filter((l) => l !== "").map((l) => {
+/**
+ * A perf map: [start, size, name, line] sorted by start. V8 appends a line per piece of code it
+ * makes, and code space is reused: an address may lie in several entries, of which the last
+ * written (the highest `line`) is the code that ran there last.
+ */
+const readMap = (file: string): Array<[number, number, string, number]> =>
+  NodeFs.readFileSync(file, "utf8").split("\n").filter((l) => l !== "").map((l, line) => {
     const [start, size, ...name] = l.split(" ")
-    return [Number.parseInt(start!, 16), Number.parseInt(size!, 16), name.join(" ")] as [number, number, string]
+    return [Number.parseInt(start!, 16), Number.parseInt(size!, 16), name.join(" "), line] as [number, number, string, number]
   }).sort((a, b) => a[0] - b[0])
 
-const nameIn = (map: Array<[number, number, string]>, fn: string): string => {
+/**
+ * The name of the code at `fn`'s address: the newest entry that covers it (the oldest one named
+ * the flood's router `parseSource`, a function of Node's start-up that once lay there). Code freed
+ * and replaced inside a phase is still named by its successor.
+ */
+const nameIn = (map: Array<[number, number, string, number]>, fn: string): string => {
   const match = /^0x([0-9a-f]+)/.exec(fn)
   if (match === null) return fn
   const address = Number.parseInt(match[1]!, 16)
@@ -63,8 +72,13 @@ const nameIn = (map: Array<[number, number, string]>, fn: string): string => {
     if (map[mid]![0] <= address) lo = mid + 1
     else hi = mid - 1
   }
-  const entry = map[hi]
-  return entry !== undefined && address < entry[0] + entry[1] ? entry[2].replace(/file:\/\/\S*?\/(node_modules\/|dist\/|bench\/)/, "$1") : fn
+  // every entry starting at or below the address, newest covering one wins (entries are < 1 MB)
+  let best: [number, number, string, number] | undefined
+  for (let i = hi; i >= 0 && address - map[i]![0] < 1 << 20; i--) {
+    const entry = map[i]!
+    if (address < entry[0] + entry[1] && (best === undefined || entry[3] > best[3])) best = entry
+  }
+  return best !== undefined ? best[2].replace(/file:\/\/\S*?\/(node_modules\/|dist\/|bench\/)/, "$1") : fn
 }
 
 const kindOf = (name: string): string =>

@@ -15,14 +15,15 @@
  * `ICOUNT_CODEX_ENV`, JSON), so the raw side loads only bench/rawClientCore.ts; the SDK side loads
  * the built `dist/index.js` (what a user's program loads; `npm run build` first).
  *
- * - requests: `WARMUP` requests, then `n` sequential requests of the method against the pinned
+ * - requests: the `WARMUP` requests, then `n` sequential requests of the method against the pinned
  *   `codex app-server` (SDK `client.request` inside one Effect loop / raw `await client.request`);
- * - flood: a real child process (bench/icount/floodServer.ts, a fake app-server) writes a warm-up
- *   turn of `WARMUP_FLOOD` deltas, then one turn per phase of `n` deltas to its stdout; the SDK
+ * - flood: a real child process (bench/icount/floodServer.ts, a fake app-server) writes the
+ *   `WARMUP` turns, the `REWARM` turns and one turn per phase of `n` deltas to its stdout; the SDK
  *   reads them through its stdio transport and `turn.events`, the raw client in its `data` handler;
  * - turn: the pinned codex against a LocalModel in another process (bench/icount/modelServer.ts)
- *   that answers the warm-up turn with `WARMUP_TURN` deltas and each phase's turn with `n`;
+ *   that answers every turn of that sequence with its number of deltas (`turnsOf`);
  *   SDK `thread.turn` + `turn.events` / raw `turn/start` until `turn/completed`.
+ * Every marker's forced GC is followed by the `REWARM` runs, inside the marker.
  */
 import { spawn } from "node:child_process"
 import * as NodeFs from "node:fs"
@@ -34,9 +35,26 @@ import { type RawClient, spawnRawClientOf } from "../rawClientCore.ts"
 import { floodExecutable as fakeFloodExecutable } from "./fakeCodex.ts"
 import { parsePlan, type Step, type Workload, WORKLOADS } from "./plan.ts"
 
-const WARMUP = 200
-const WARMUP_FLOOD = 5000
-const WARMUP_TURN = 200
+/** `rounds` runs of a phase of `n` items: `n` sequential requests, or one turn of `n` deltas per round. */
+interface Runs {
+  readonly rounds: number
+  readonly n: number
+}
+
+/**
+ * The warm-up, before the first marker. Long enough that every function the client calls per
+ * item, per read batch (a 64 KiB pipe read carries ~400 flood deltas) or per turn has been
+ * optimized and has settled (a turn's first and last messages deoptimize code that the deltas
+ * in between optimized, and feedback generalizes over the first turns): ten flood turns of
+ * 5,000, where one turn left the large phase still compiling what reached its threshold there.
+ */
+const WARMUP: Record<Workload, Runs> = {
+  "model/list": { rounds: 1, n: 200 },
+  "thread/loaded/list": { rounds: 1, n: 200 },
+  flood: { rounds: 10, n: 5000 },
+  turn: { rounds: 10, n: 1000 }
+}
+
 /** What bench/harness.ts OFFLINE_ARGS / OFFLINE_CONFIG say (not imported: that module loads the SDK). */
 const OFFLINE_ARGS = ["-c", "features.plugins=false", "-c", "analytics.enabled=false"]
 const OFFLINE_CONFIG = { features: { plugins: false }, analytics: { enabled: false } }
@@ -135,39 +153,55 @@ const startModel = async (deltas: ReadonlyArray<number>) => {
 /** `turn/start` params for a text input. */
 const turnInput = (text: string) => [{ type: "text" as const, text, text_elements: [] }]
 
-/** The turn input of the warm-up turn and of a phase of `n` (the fake flood server reads `n` from it). */
-const turnText = (workload: Workload, n: number | "warm-up") =>
-  workload === "flood" ? `flood ${n === "warm-up" ? WARMUP_FLOOD : n}` : `turn ${n}`
+/** The turn input of a turn of `n` deltas (the fake flood server reads `n` from it). */
+const turnText = (workload: Workload, n: number) => workload === "flood" ? `flood ${n}` : `turn ${n}`
+
+/** `runs` in order. */
+const runAll = async (runs: Runs, runPhase: (n: number) => Promise<number>): Promise<void> => {
+  for (let i = 0; i < runs.rounds; i++) await runPhase(runs.n)
+}
+
+/**
+ * The deltas of every turn of a `turn` step in the order they run (warm-up, re-warm, small phase,
+ * re-warm, large phase): the model server answers the k-th model request with the k-th.
+ */
+const turnsOf = (step: Step): Array<number> => {
+  const repeat = (runs: Runs) => Array.from({ length: runs.rounds }, () => runs.n)
+  return [...repeat(WARMUP.turn), ...repeat(REWARM.turn), step.small, ...repeat(REWARM.turn), step.large]
+}
 
 /** One workload on one side: set up, warm up, then the two marked phases; returns their items. */
 type RunStep = (step: Step) => Promise<[number, number]>
 
 /**
- * What runs again after each forced GC, before a phase, outside it (`0`: nothing). A full GC
- * clears the maps that only optimized code still refers to (weakly), and V8 then throws that code
- * away ("marking dependent code for deoptimization, reason: weak objects"): without this the
+ * What runs again after each forced GC, before a phase, outside it. A full GC at a quiet moment
+ * (nothing of the previous phase is alive) clears the maps that only optimized code still refers
+ * to (weakly), and V8 then throws that code away ("marking dependent code for deoptimization,
+ * reason: weak objects"); feedback that named those maps is cleared too. Without the re-warm the
  * phase after a marker paid for deoptimizing and recompiling the hot path (TurboFan ran inside
- * the phases, up to half of a `thread/loaded/list` request's count), and how much of it fell into
- * which phase differed per process, which made that row multimodal (237k-403k on the same code).
- * After the re-warm the code is optimized again and the phase measures the steady state. Only the
- * request workloads re-warm (with callgrind.ts TIERING_FLAGS, see `flagsFor` there); `flood` and
- * `turn` run as before (and `turn` could not: its model server answers a fixed list of turns).
+ * the phases: up to half of a `thread/loaded/list` request's count, 2.2k of a flood event's), and
+ * how much of it fell into which phase differed, which made rows multimodal (`thread/loaded/list`
+ * read 237k-403k on the same code) or inflated them. After the re-warm the code is optimized again
+ * and the phase measures the steady state. A flood or real turn re-warms with three turns: the
+ * first turns after the GC still deoptimize at their first and last messages (a turn's end
+ * generalizes field types that a fresh map starts with as constants), and the third leaves the
+ * phase that follows with nothing left to compile; one turn left the small phase recompiling the
+ * router.
  */
-const REWARM: Record<Workload, number> = {
-  "model/list": 1000,
-  "thread/loaded/list": 1000,
-  flood: 0,
-  turn: 0
+const REWARM: Record<Workload, Runs> = {
+  "model/list": { rounds: 1, n: 1000 },
+  "thread/loaded/list": { rounds: 1, n: 1000 },
+  flood: { rounds: 3, n: 5000 },
+  turn: { rounds: 3, n: 1000 }
 }
 
 const phases = async (step: Step, runPhase: (n: number) => Promise<number>): Promise<[number, number]> => {
-  const rewarm = REWARM[step.workload]
   // a marker, then the re-warm inside it (its own part, outside the phases)
   const settled = async (between?: () => void) => {
     NodeOs.hostname()
     between?.()
     gc?.()
-    if (rewarm > 0) await runPhase(rewarm)
+    await runAll(REWARM[step.workload], runPhase)
     NodeOs.hostname()
   }
   await settled(() => pausable.pause())
@@ -188,7 +222,7 @@ const rawStep: RunStep = async (step) => {
   if (workload === "flood") {
     client = spawnRawClientOf(floodExecutable(), { args: ["app-server", ...OFFLINE_ARGS], env: { ...env, CODEX_HOME: tmp } })
   } else if (workload === "turn") {
-    model = await startModel([WARMUP_TURN, step.small, step.large])
+    model = await startModel(turnsOf(step))
     client = spawnRawClientOf(bin, { args: ["app-server", ...OFFLINE_ARGS], env: { ...env, CODEX_HOME: model.options.codexHome } })
   } else {
     client = spawnRawClientOf(bin, { args: ["app-server", ...OFFLINE_ARGS], env: { ...env, CODEX_HOME: tmp } })
@@ -201,7 +235,7 @@ const rawStep: RunStep = async (step) => {
         return n
       }
       prioritizeChildren()
-      await requests(WARMUP)
+      await runAll(WARMUP[workload], requests)
       return await phases(step, requests)
     }
     const { thread } = await client.request<{ thread: { id: string } }>("thread/start", { cwd: tmp })
@@ -211,7 +245,7 @@ const rawStep: RunStep = async (step) => {
       if (msg.method === "item/agentMessage/delta") deltas++
       else if (msg.method === "turn/completed") done?.()
     })
-    const runTurn = async (n: number | "warm-up") => {
+    const runTurn = async (n: number) => {
       deltas = 0
       const completed = new Promise<void>((resolve) => (done = resolve))
       await client.request("turn/start", { threadId: thread.id, input: turnInput(turnText(workload, n)) })
@@ -219,7 +253,7 @@ const rawStep: RunStep = async (step) => {
       return deltas
     }
     prioritizeChildren()
-    await runTurn("warm-up")
+    await runAll(WARMUP[workload], runTurn)
     return await phases(step, runTurn)
   } finally {
     await client.close()
@@ -269,7 +303,7 @@ const sdkStep = async (): Promise<RunStep> => {
     let options: import("../../src/layers/AppServer.ts").Options
     if (workload === "flood") options = { codexPath: floodExecutable(), codexHome: tmp, config: OFFLINE_CONFIG }
     else if (workload === "turn") {
-      model = await startModel([WARMUP_TURN, step.small, step.large])
+      model = await startModel(turnsOf(step))
       options = { codexHome: model.options.codexHome, config: OFFLINE_CONFIG }
     } else options = { codexHome: tmp, config: OFFLINE_CONFIG }
     const layer = Codex.layer.pipe(
@@ -288,12 +322,12 @@ const sdkStep = async (): Promise<RunStep> => {
             return n
           }))
         prioritizeChildren()
-      await requests(WARMUP)
+      await runAll(WARMUP[workload], requests)
         return await phases(step, requests)
       }
       const codex = Context.get(context, Codex.Codex)
       const thread = await run(codex.startThread({ cwd: tmp }))
-      const runTurn = (n: number | "warm-up") =>
+      const runTurn = (n: number) =>
         run(Effect.scoped(Effect.gen(function*() {
           const turn = yield* thread.turn(turnText(workload, n))
           let deltas = 0
@@ -305,7 +339,7 @@ const sdkStep = async (): Promise<RunStep> => {
           return deltas
         })))
       prioritizeChildren()
-    await runTurn("warm-up")
+    await runAll(WARMUP[workload], runTurn)
       return await phases(step, runTurn)
     } finally {
       await run(Scope.close(scope, Exit.void))
