@@ -109,7 +109,8 @@ describe("Transport.stdio over a fake process", () => {
         return batch[0] === "1" ? Effect.sync(() => void seen.push("effect of 1")) : undefined
       }).pipe(Effect.flip, Effect.forkChild)
       yield* fake.writeStdout("1\n2\n")
-      yield* settle
+      // the first read handled (and its effect run) before the next is written
+      while (seen.length < 2) yield* settle
       yield* fake.writeStdout("3\n")
       yield* fake.exit(5)
       const reason = processExited(yield* promptly(consumer))

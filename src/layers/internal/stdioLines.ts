@@ -88,6 +88,8 @@ export const makeInbox = <E>(options: InboxOptions): Inbox<E> => {
   /** A `consume` waiting for lines: `push` hands them to `receiver`, and resumes `parked` only for an effect or the end. */
   let receiver: Handler | undefined
   let parked: ((effect: Effect.Effect<never, E>) => void) | undefined
+  /** The parked consumer's loop, to go on with after the effect a handler returned. */
+  let parkedStep: Effect.Effect<never, E> | undefined
   /** `receiver` is running inside `push`: the end (`fail`, `shutdown`) is told by `handOver` once it returns. */
   let handing = false
 
@@ -177,6 +179,7 @@ export const makeInbox = <E>(options: InboxOptions): Inbox<E> => {
   const handOver = () => {
     const handler = receiver!
     const resume = parked!
+    const step = parkedStep!
     let next: Effect.Effect<void> | undefined
     handing = true
     try {
@@ -197,7 +200,7 @@ export const makeInbox = <E>(options: InboxOptions): Inbox<E> => {
     if (next !== undefined) {
       receiver = undefined
       parked = undefined
-      resume(Effect.andThen(next, consumeWith(handler)))
+      resume(Effect.andThen(next, step))
     } else if (failure !== undefined || shut) {
       receiver = undefined
       parked = undefined
@@ -209,6 +212,7 @@ export const makeInbox = <E>(options: InboxOptions): Inbox<E> => {
     const wait = Effect.callback<never, E>((resume) => {
       receiver = handler
       parked = resume
+      parkedStep = step
       return Effect.sync(() => {
         if (parked === resume) {
           receiver = undefined
