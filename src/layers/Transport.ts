@@ -58,6 +58,32 @@ export type Transport = Contract.Transport
 export const send: (transport: Service, message: string) => Effect.Effect<void, CodexError.CodexError> = Contract.send
 
 /**
+ * What {@link consume} hands messages to: every message received and not yet
+ * handled, in order. It returns `undefined` once it is done with them, or an
+ * effect that must run before any later message is handed over.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type BatchHandler = Contract.BatchHandler
+
+/**
+ * Runs a handler on every message of a transport until the connection ends,
+ * as `Stream.runForEachArray` over `incoming` would, failing as `incoming`
+ * fails. A transport with the optional `consume` member (stdio has it) calls
+ * the handler from where it reads, so a read resumes no fiber; any other is
+ * pulled through `incoming` (a custom transport needs only `offer` and
+ * `incoming`).
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const consume: (
+  transport: Service,
+  handler: BatchHandler
+) => Effect.Effect<void, CodexError.CodexError> = Contract.consume
+
+/**
  * A non-suspending offer that wakes the consumer on a microtask. A plain
  * `offerUnsafe` wakes the waiting fiber on a scheduled task (an event-loop
  * turn, tens of µs), which every request would pay on its way out; a
@@ -413,7 +439,9 @@ export const stdio = Effect.fnUntraced(function*(
 
   return Transport.of({
     offer: outbox.offer,
-    incoming
+    incoming,
+    // lines go to the client's reader from inside the `data` callback
+    consume: inbox.consume
   })
 })
 

@@ -117,7 +117,8 @@ export const classify = (value: unknown): Incoming => {
  * @since 0.1.0
  */
 export const parse = (line: string): Incoming => {
-  if (line.length === 0 || line.trim().length === 0) return { _tag: "Invalid", reason: "empty line" }
+  // a line opening an object (what codex sends) is not blank: only others are trimmed
+  if (line.charCodeAt(0) !== 123 && line.trim().length === 0) return { _tag: "Invalid", reason: "empty line" }
   let value: unknown
   try {
     value = JSON.parse(line)

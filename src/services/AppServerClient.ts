@@ -532,16 +532,17 @@ export const make = Effect.fnUntraced(function*(
   // so a warning about a message is logged before anything that follows it
   // (the turn's end, say) is published.
   // The batch ends (taps wake what the batch changed) after the last line's effect.
-  const onBatch = (lines: ReadonlyArray<string>, from = 0): Effect.Effect<void> => {
+  // A batch that needs no effect returns none: with a transport that offers
+  // `consume` (stdio), a read is then handled entirely in its `data` callback.
+  const onBatch = (lines: ReadonlyArray<string>, from = 0): Effect.Effect<void> | undefined => {
     for (let i = from; i < lines.length; i++) {
       const effect = onMessage(lines[i]!)
-      if (effect !== undefined) return Effect.andThen(effect, Effect.suspend(() => onBatch(lines, i + 1)))
+      if (effect !== undefined) return Effect.andThen(effect, Effect.suspend(() => onBatch(lines, i + 1) ?? Effect.void))
     }
-    return (taps.length > 0 ? batchEnd() : undefined) ?? Effect.void
+    return taps.length > 0 ? batchEnd() : undefined
   }
 
-  yield* transport.incoming.pipe(
-    Stream.runForEachArray((lines) => onBatch(lines)),
+  yield* Transport.consume(transport, (lines) => onBatch(lines)).pipe(
     Effect.matchCauseEffect({
       onFailure: (cause) => {
         const error = Cause.findErrorOption(cause)

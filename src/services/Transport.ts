@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, type Stream } from "../schema/internal/effect.ts"
+import { Context, Effect, Stream } from "../schema/internal/effect.ts"
 import * as CodexError from "../schema/CodexError.ts"
 
 /**
@@ -27,7 +27,43 @@ export interface Service {
    * client's reader); fails when the connection ends.
    */
   readonly incoming: Stream.Stream<string, CodexError.CodexError>
+  /**
+   * Optional, instead of `incoming`: hands the same messages to `handler`
+   * from wherever the transport reads them (Node's `data` callback for
+   * stdio), so a read resumes no fiber. Use it through {@link consume},
+   * which falls back to `incoming` for a transport without it.
+   */
+  readonly consume?: ((handler: BatchHandler) => Effect.Effect<void, CodexError.CodexError>) | undefined
 }
+
+/**
+ * What {@link consume} hands messages to: every message received and not
+ * yet handled, in order. It returns `undefined` once it is done with them,
+ * or an effect that must run before any later message is handed over.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type BatchHandler = (messages: readonly [string, ...Array<string>]) => Effect.Effect<void> | undefined
+
+/**
+ * Runs `handler` on every message of `transport` until the connection ends,
+ * as `Stream.runForEachArray` over `incoming` would: in order, the effect a
+ * batch returns running before the next batch, failing as `incoming` fails
+ * (a `handler` that throws is a defect of the returned effect). A transport
+ * with its own {@link Service.consume} calls `handler` where it reads;
+ * otherwise `incoming` is pulled by the fiber running this.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const consume = (
+  transport: Service,
+  handler: BatchHandler
+): Effect.Effect<void, CodexError.CodexError> =>
+  transport.consume !== undefined
+    ? transport.consume(handler)
+    : Stream.runForEachArray(transport.incoming, (messages) => handler(messages) ?? Effect.void)
 
 /**
  * Sends one message: {@link Service.offer} as an Effect that fails with

@@ -159,4 +159,64 @@ describe("Transport.stdio over Node's spawner", () => {
       Effect.map((exit) => assert.isTrue(Exit.isSuccess(exit), Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "")),
       Effect.provide(NodeServices.layer)
     ))
+  it.live("consume: the lines of each read are handed over from the data callback, in order; an effect the handler returns holds reading (the child is slowed down) and nothing is lost", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir()
+      const marker = NodePath.join(dir, "written")
+      const script = nodeScript(
+        dir,
+        "consumed",
+        `import * as fs from "node:fs"\n` +
+          `const line = "x".repeat(200)\n` +
+          `for (let i = 0; i < 20000; i++) fs.writeSync(1, i + " " + line + "\\n")\n` +
+          `fs.writeFileSync(${JSON.stringify(marker)}, "done")\n`
+      )
+      const transport = yield* start(script)
+      assert.isDefined(transport.consume)
+      const lines: Array<string> = []
+      let batches = 0
+      let writtenWhileHeld: boolean | undefined
+      const error = yield* Transport.consume(transport, (batch) => {
+        batches++
+        for (const line of batch) lines.push(line)
+        // the first read's effect holds everything after it for a while
+        return batches === 1
+          ? Effect.sleep("700 millis").pipe(Effect.andThen(Effect.sync(() => void (writtenWhileHeld = NodeFs.existsSync(marker)))))
+          : undefined
+      }).pipe(Effect.flip)
+      assert.strictEqual(exitCodeOf(error), 0)
+      assert.isFalse(writtenWhileHeld, "the child wrote everything while the reader was held")
+      assert.strictEqual(lines.length, 20000)
+      for (let i = 0; i < lines.length; i++) {
+        if (!lines[i]!.startsWith(`${i} `)) assert.fail(`line ${i} is ${lines[i]!.slice(0, 20)}`)
+      }
+      assert.isBelow(batches, 20000)
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.live("consume: a handler that throws ends consume with that defect and nothing escapes into Node's emitter; teardown still ends the child by EOF", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir()
+      const script = nodeScript(
+        dir,
+        "throwing",
+        `process.stdout.write("a\\nb\\n")\n` +
+          `process.stdin.resume()\n` +
+          `process.stdin.on("end", () => process.exit(0))\n`
+      )
+      const uncaught: Array<unknown> = []
+      const onUncaught = (error: unknown) => void uncaught.push(error)
+      process.on("uncaughtException", onUncaught)
+      const boom = new Error("handler failed")
+      const started = Date.now()
+      const exit = yield* Effect.scoped(Effect.gen(function*() {
+        const transport = yield* start(script)
+        return yield* Effect.exit(Transport.consume(transport, () => {
+          throw boom
+        }))
+      })).pipe(Effect.ensuring(Effect.sync(() => process.off("uncaughtException", onUncaught))))
+      assert.deepStrictEqual(exit, Exit.die(boom))
+      assert.deepStrictEqual(uncaught, [])
+      // EOF ended the child: no wait for the 2 s shutdownTimeout and SIGTERM
+      assert.isBelow(Date.now() - started, 1900)
+    }).pipe(Effect.provide(NodeServices.layer)))
 })

@@ -34,6 +34,13 @@ describe("JsonRpc envelope", () => {
     }
   })
 
+  it("blank lines are empty lines; an object with whitespace around it is still a message (only lines not opening an object are trimmed)", () => {
+    for (const line of ["", "   ", "\t\r"]) assert.deepStrictEqual(JsonRpc.parse(line), { _tag: "Invalid", reason: "empty line" })
+    assert.deepStrictEqual(JsonRpc.parse(` \t{"id":3,"result":1} `), { _tag: "Response", id: 3, result: 1 })
+    assert.deepStrictEqual(JsonRpc.parse(`{"id":3,"result":1}   `), { _tag: "Response", id: 3, result: 1 })
+    assert.deepStrictEqual(JsonRpc.parse(`{ `), { _tag: "Invalid", reason: "invalid JSON" })
+  })
+
   it("encodes requests, notifications and answers without jsonrpc noise", () => {
     assert.strictEqual(JsonRpc.encodeRequest(1, "thread/start", { cwd: "/x" }), `{"id":1,"method":"thread/start","params":{"cwd":"/x"}}`)
     assert.strictEqual(JsonRpc.encodeRequest(2, "account/logout", undefined), `{"id":2,"method":"account/logout"}`)

@@ -99,6 +99,26 @@ describe("Transport.stdio over a fake process", () => {
       yield* closeNow
     }))
 
+  it.effect("consume over a spawner's own streams (not Node's pipes): each read's lines in order, an effect the handler returns runs before the next read's, then ProcessExited", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeProcess.make()
+      const { closeNow, transport } = yield* start(fake)
+      const seen: Array<string> = []
+      const consumer = yield* Transport.consume(transport, (batch) => {
+        seen.push(batch.join(","))
+        return batch[0] === "1" ? Effect.sync(() => void seen.push("effect of 1")) : undefined
+      }).pipe(Effect.flip, Effect.forkChild)
+      yield* fake.writeStdout("1\n2\n")
+      // the first read handled (and its effect run) before the next is written
+      while (seen.length < 2) yield* settle
+      yield* fake.writeStdout("3\n")
+      yield* fake.exit(5)
+      const reason = processExited(yield* promptly(consumer))
+      assert.strictEqual(reason.exitCode, 5)
+      assert.deepStrictEqual(seen, ["1,2", "effect of 1", "3"])
+      yield* closeNow
+    }))
+
   it.effect("what the client offers arrives on stdin as newline-terminated lines, a synchronous burst in one write", () =>
     Effect.gen(function*() {
       const fake = yield* FakeProcess.make({ onStdinEnd: (p) => p.exit(0) })

@@ -5,7 +5,8 @@
  * coalesced into one `write` per microtask.
  *
  * An {@link Inbox} is fed by whoever reads stdout (a Node `data` listener, or
- * a fiber over an Effect stream) and is pulled by `incoming`; an
+ * a fiber over an Effect stream) and is pulled by `incoming`, or hands its
+ * lines to the handler given to `consume` from inside `push`; an
  * {@link Outbox} writes to whatever takes text (Node's stdin, or a queue in
  * front of an Effect sink). Neither knows about processes.
  *
@@ -17,6 +18,12 @@ import * as DiagnosticsChannel from "node:diagnostics_channel"
 import { StringDecoder } from "node:string_decoder"
 
 const LF = 10
+
+/**
+ * What {@link Inbox.consume} hands lines to: `undefined` once it is done with
+ * them, or an effect that must run before any later line is handed over.
+ */
+export type Handler = (lines: readonly [string, ...Array<string>]) => Effect.Effect<void> | undefined
 
 /**
  * Lines read from a byte (or text) stream, waiting for one consumer.
@@ -39,6 +46,17 @@ export interface Inbox<E> {
    * none. Meant for one consumer at a time.
    */
   readonly pull: Effect.Effect<readonly [string, ...Array<string>], E | Cause.Done>
+  /**
+   * Hands every line, in order, to `handler` until the inbox ends, and ends
+   * as `pull` does (fails with the error given to `fail`, is interrupted by
+   * `shutdown`). While the consumer waits, lines go to `handler` straight
+   * from `push`: no fiber is resumed unless `handler` returns an effect,
+   * which then runs on the consumer's fiber before the next line is handed
+   * over (lines meanwhile wait, and pause the source, as for `pull`). A
+   * `handler` that throws ends the consumer with that defect, never the
+   * caller of `push`. One consumer at a time, instead of `pull`.
+   */
+  readonly consume: (handler: Handler) => Effect.Effect<never, E>
 }
 
 /** Options of {@link makeInbox}. */
@@ -67,6 +85,13 @@ export const makeInbox = <E>(options: InboxOptions): Inbox<E> => {
   let shut = false
   let failure: Effect.Effect<never, E> | undefined
   let waiter: ((effect: Effect.Effect<readonly [string, ...Array<string>], E | Cause.Done>) => void) | undefined
+  /** A `consume` waiting for lines: `push` hands them to `receiver`, and resumes `parked` only for an effect or the end. */
+  let receiver: Handler | undefined
+  let parked: ((effect: Effect.Effect<never, E>) => void) | undefined
+  /** The parked consumer's loop, to go on with after the effect a handler returned. */
+  let parkedStep: Effect.Effect<never, E> | undefined
+  /** `receiver` is running inside `push`: the end (`fail`, `shutdown`) is told by `handOver` once it returns. */
+  let handing = false
 
   const line = (text: string) => {
     if (rest === "") {
@@ -114,7 +139,10 @@ export const makeInbox = <E>(options: InboxOptions): Inbox<E> => {
 
   const deliver = () => {
     if (lines.length === 0) return
-    if (waiter !== undefined) {
+    if (receiver !== undefined) {
+      // a line pushed from inside the receiver is taken by the handOver loop under way
+      if (!handing) handOver()
+    } else if (waiter !== undefined) {
       const resume = waiter
       const batch = lines as unknown as readonly [string, ...Array<string>]
       waiter = undefined
@@ -145,10 +173,82 @@ export const makeInbox = <E>(options: InboxOptions): Inbox<E> => {
     deliver()
   }
 
+  // Lines to the waiting consumer's handler, in this call stack (Node's `data`
+  // callback): the consumer's fiber is resumed only for an effect the handler
+  // returned, for a defect, or for the end that came meanwhile.
+  const handOver = () => {
+    const handler = receiver!
+    const resume = parked!
+    const step = parkedStep!
+    let next: Effect.Effect<void> | undefined
+    handing = true
+    try {
+      // `parked === resume`: the consumer was not interrupted by what the handler did
+      while (next === undefined && lines.length > 0 && parked === resume) {
+        const batch = lines as unknown as readonly [string, ...Array<string>]
+        lines = []
+        try {
+          next = handler(batch)
+        } catch (error) {
+          next = Effect.die(error)
+        }
+      }
+    } finally {
+      handing = false
+    }
+    if (parked !== resume) return
+    if (next !== undefined) {
+      receiver = undefined
+      parked = undefined
+      resume(Effect.andThen(next, step))
+    } else if (failure !== undefined || shut) {
+      receiver = undefined
+      parked = undefined
+      resume(failure ?? Effect.interrupt)
+    }
+  }
+
+  const consumeWith = (handler: Handler): Effect.Effect<never, E> => {
+    const wait = Effect.callback<never, E>((resume) => {
+      receiver = handler
+      parked = resume
+      parkedStep = step
+      return Effect.sync(() => {
+        if (parked === resume) {
+          receiver = undefined
+          parked = undefined
+        }
+      })
+    })
+    const step: Effect.Effect<never, E> = Effect.suspend(() => {
+      // what came while nobody waited (or while an effect ran) is handled on the consumer's fiber
+      while (lines.length > 0) {
+        const batch = lines as unknown as readonly [string, ...Array<string>]
+        lines = []
+        if (paused) {
+          paused = false
+          options.resume()
+        }
+        const next = handler(batch)
+        if (next !== undefined) return Effect.andThen(next, step)
+      }
+      if (failure !== undefined) return failure
+      if (shut) return Effect.interrupt
+      return wait
+    })
+    return step
+  }
+
   const fail = (error: E) => {
     if (failure !== undefined) return
     failure = Effect.fail(error)
-    if (waiter !== undefined && lines.length === 0) {
+    if (parked !== undefined && !handing) {
+      // a parked consumer has no lines waiting: push handed them over
+      const resume = parked
+      receiver = undefined
+      parked = undefined
+      resume(failure)
+    } else if (waiter !== undefined && lines.length === 0) {
       const resume = waiter
       waiter = undefined
       resume(failure)
@@ -162,6 +262,12 @@ export const makeInbox = <E>(options: InboxOptions): Inbox<E> => {
     if (paused) {
       paused = false
       options.resume()
+    }
+    if (parked !== undefined && !handing) {
+      const resume = parked
+      receiver = undefined
+      parked = undefined
+      resume(Effect.interrupt)
     }
     if (waiter !== undefined) {
       const resume = waiter
@@ -192,7 +298,7 @@ export const makeInbox = <E>(options: InboxOptions): Inbox<E> => {
     return wait
   })
 
-  return { push, end, fail, shutdown, pull }
+  return { push, end, fail, shutdown, pull, consume: consumeWith }
 }
 
 /** Where an {@link Outbox} writes. */
