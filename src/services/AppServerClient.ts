@@ -349,7 +349,14 @@ export const make = Effect.fnUntraced(function*(
       request.retry && error.code === JsonRpc.OVERLOADED ? retryOverloaded(request, error) : rpcError(request.method, error),
     now: () => clock.currentTimeMillisUnsafe(),
     onTimeout: (method) => CodexError.make(new CodexError.Timeout({ method })),
-    onClosed: () => CodexError.make(new CodexError.Closed())
+    onClosed: () => CodexError.make(new CodexError.Closed()),
+    onUnencodable: (method, cause) =>
+      CodexError.make(
+        new CodexError.ProtocolError({
+          method,
+          description: `params are not JSON: ${cause instanceof Error ? cause.message : String(cause)}`
+        })
+      )
   })
 
   // Ends the connection once: fails every pending request and ends every subscriber after what it already has.

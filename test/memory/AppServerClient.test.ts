@@ -216,6 +216,18 @@ describe("AppServerClient (in-memory server)", () => {
       }).pipe(Effect.provide(layer))
     }))
 
+  it.effect("raw params that are not JSON (a BigInt) fail that request with ProtocolError; the connection goes on", () =>
+    Effect.gen(function*() {
+      const layer = Fake.layer((message, s) => Fake.send(s, { id: message.id, result: { ok: message.method } }))
+      yield* Effect.gen(function*() {
+        const client = yield* AppServerClient
+        const reason = yield* reasonOf(client.requestRaw("bad", { n: 1n }))
+        assert.strictEqual(reason._tag, "ProtocolError")
+        if (reason._tag === "ProtocolError") assert.include(reason.description, "params are not JSON")
+        assert.deepStrictEqual(yield* client.requestRaw("good", {}), { ok: "good" })
+      }).pipe(Effect.provide(layer))
+    }))
+
   it.effect("answers server requests: unknown method, no handler, handler", () =>
     Effect.gen(function*() {
       const replies = yield* Queue.unbounded<Fake.Received>()

@@ -88,6 +88,8 @@ export interface Options {
   readonly now: () => number
   readonly onTimeout: (method: string) => CodexError.CodexError
   readonly onClosed: () => CodexError.CodexError
+  /** What a request whose params `encode` cannot serialize (a BigInt, a cycle) fails with, alone. */
+  readonly onUnencodable: (method: string, cause: unknown) => CodexError.CodexError
 }
 
 export class InFlight {
@@ -208,13 +210,22 @@ export class InFlight {
     return this.sent.size
   }
 
+  // Never throws: it also runs inside `finish` (a queued request started by another's answer), where a
+  // throw would leave the answered caller waiting.
   private start(entry: Entry): void {
     const id = this.nextId++
     entry.id = id
     entry.state = "sent"
     this.count++
     this.sent.set(id, entry)
-    if (!this.options.offer(this.options.encode(id, entry))) {
+    let line: string
+    try {
+      line = this.options.encode(id, entry)
+    } catch (cause) {
+      this.sent.delete(id)
+      return this.finish(entry, Effect.fail(this.options.onUnencodable(entry.method, cause)))
+    }
+    if (!this.options.offer(line)) {
       this.sent.delete(id)
       this.finish(entry, Effect.fail(this.failure ?? this.options.onClosed()))
     }
