@@ -93,6 +93,17 @@ export const makeInbox = <E>(options: InboxOptions): Inbox<E> => {
   /** `receiver` is running inside `push`: the end (`fail`, `shutdown`) is told by `handOver` once it returns. */
   let handing = false
 
+  /** Every line waiting (at least one), and the source resumed if they had paused it. */
+  const take = (): readonly [string, ...Array<string>] => {
+    const batch = lines as unknown as readonly [string, ...Array<string>]
+    lines = []
+    if (paused) {
+      paused = false
+      options.resume()
+    }
+    return batch
+  }
+
   const line = (text: string) => {
     if (rest === "") {
       lines.push(text)
@@ -223,13 +234,7 @@ export const makeInbox = <E>(options: InboxOptions): Inbox<E> => {
     const step: Effect.Effect<never, E> = Effect.suspend(() => {
       // what came while nobody waited (or while an effect ran) is handled on the consumer's fiber
       while (lines.length > 0) {
-        const batch = lines as unknown as readonly [string, ...Array<string>]
-        lines = []
-        if (paused) {
-          paused = false
-          options.resume()
-        }
-        const next = handler(batch)
+        const next = handler(take())
         if (next !== undefined) return Effect.andThen(next, step)
       }
       if (failure !== undefined) return failure
@@ -284,15 +289,7 @@ export const makeInbox = <E>(options: InboxOptions): Inbox<E> => {
   })
 
   const pull = Effect.suspend((): Effect.Effect<readonly [string, ...Array<string>], E | Cause.Done> => {
-    if (lines.length > 0) {
-      const batch = lines as unknown as readonly [string, ...Array<string>]
-      lines = []
-      if (paused) {
-        paused = false
-        options.resume()
-      }
-      return Effect.succeed(batch)
-    }
+    if (lines.length > 0) return Effect.succeed(take())
     if (failure !== undefined) return failure
     if (shut) return Effect.interrupt
     return wait
