@@ -104,6 +104,14 @@ export const makeInbox = <E>(options: InboxOptions): Inbox<E> => {
     return batch
   }
 
+  /** Ends the parked consumer's wait with `effect` (it no longer receives lines from `push`). */
+  const unpark = (effect: Effect.Effect<never, E>) => {
+    const resume = parked!
+    receiver = undefined
+    parked = undefined
+    resume(effect)
+  }
+
   const line = (text: string) => {
     if (rest === "") {
       lines.push(text)
@@ -155,10 +163,8 @@ export const makeInbox = <E>(options: InboxOptions): Inbox<E> => {
       if (!handing) handOver()
     } else if (waiter !== undefined) {
       const resume = waiter
-      const batch = lines as unknown as readonly [string, ...Array<string>]
       waiter = undefined
-      lines = []
-      resume(Effect.succeed(batch))
+      resume(Effect.succeed(take()))
     } else if (!paused && lines.length >= options.highWaterMark) {
       paused = true
       options.pause()
@@ -196,8 +202,7 @@ export const makeInbox = <E>(options: InboxOptions): Inbox<E> => {
     try {
       // `parked === resume`: the consumer was not interrupted by what the handler did
       while (next === undefined && lines.length > 0 && parked === resume) {
-        const batch = lines as unknown as readonly [string, ...Array<string>]
-        lines = []
+        const batch = take()
         try {
           next = handler(batch)
         } catch (error) {
@@ -208,15 +213,8 @@ export const makeInbox = <E>(options: InboxOptions): Inbox<E> => {
       handing = false
     }
     if (parked !== resume) return
-    if (next !== undefined) {
-      receiver = undefined
-      parked = undefined
-      resume(Effect.andThen(next, step))
-    } else if (failure !== undefined || shut) {
-      receiver = undefined
-      parked = undefined
-      resume(failure ?? Effect.interrupt)
-    }
+    if (next !== undefined) unpark(Effect.andThen(next, step))
+    else if (failure !== undefined || shut) unpark(failure ?? Effect.interrupt)
   }
 
   const consumeWith = (handler: Handler): Effect.Effect<never, E> => {
@@ -249,10 +247,7 @@ export const makeInbox = <E>(options: InboxOptions): Inbox<E> => {
     failure = Effect.fail(error)
     if (parked !== undefined && !handing) {
       // a parked consumer has no lines waiting: push handed them over
-      const resume = parked
-      receiver = undefined
-      parked = undefined
-      resume(failure)
+      unpark(failure)
     } else if (waiter !== undefined && lines.length === 0) {
       const resume = waiter
       waiter = undefined
@@ -268,12 +263,7 @@ export const makeInbox = <E>(options: InboxOptions): Inbox<E> => {
       paused = false
       options.resume()
     }
-    if (parked !== undefined && !handing) {
-      const resume = parked
-      receiver = undefined
-      parked = undefined
-      resume(Effect.interrupt)
-    }
+    if (parked !== undefined && !handing) unpark(Effect.interrupt)
     if (waiter !== undefined) {
       const resume = waiter
       waiter = undefined
