@@ -11,8 +11,9 @@
  */
 import { PgClient } from "@effect/sql-pg"
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Effect, Layer, Option, Redacted } from "effect"
+import { Effect, Layer, Option, Redacted } from "effect"
 import { CodexCluster } from "../../src/cluster.ts"
+import { at } from "../support/Clock.ts"
 import * as Postgres from "../support/Postgres.ts"
 
 const contract = Effect.gen(function*() {
@@ -53,17 +54,6 @@ const contract = Effect.gen(function*() {
   // turn keys are per key
   assert.deepStrictEqual(yield* store.beginTurn("T-2", "fix", "r1"), { _tag: "New" })
 })
-
-// Runs `effect` with the store's clock at `ms` (journal and thread times come from the Clock).
-const at = <A, E, R>(ms: number, effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function*() {
-    const real = yield* Clock.Clock
-    const fixed: Clock.Clock = Object.assign(Object.create(real), {
-      currentTimeMillisUnsafe: () => ms,
-      currentTimeMillis: Effect.succeed(ms)
-    })
-    return yield* Effect.provideService(effect, Clock.Clock, fixed)
-  })
 
 const retention = Effect.gen(function*() {
   const store = yield* CodexCluster.ThreadStore
