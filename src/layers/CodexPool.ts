@@ -62,6 +62,7 @@ import {
 } from "../schema/internal/effect.ts"
 import type { ChildProcessSpawner } from "../schema/internal/effect.ts"
 import * as CodexError from "../schema/CodexError.ts"
+import * as Incoming from "../schema/Incoming.ts"
 import type * as Protocol from "../schema/generated/Protocol.gen.ts"
 import * as AppServerClient from "../services/AppServerClient.ts"
 import * as Codex from "../services/Codex.ts"
@@ -110,7 +111,7 @@ export interface PoolOptions {
    * How many threads one server may hold loaded (a positive integer; default:
    * no limit). When every server is full, placing one more thread fails with
    * `Overloaded` (retryable) until a place frees: a thread archived, unloaded
-   * by codex (`thread/closed`), or a server replaced.
+   * by codex (`thread/closed`), deleted, or a server replaced.
    */
   readonly maxThreadsPerServer?: number | undefined
   /**
@@ -269,12 +270,8 @@ export const make = Effect.fnUntraced(function*<R>(
         // is unloaded too, and codex announces only `thread/deleted` for it, from any client.
         yield* Scope.provide(
           member.client.listen((incoming) => {
-            if (
-              incoming._tag === "Notification" &&
-              (incoming.method === "thread/closed" || incoming.method === "thread/deleted")
-            ) {
-              book.unpin(incoming.params.threadId, member)
-            }
+            const unloaded = Incoming.unloadedThread(incoming)
+            if (unloaded !== undefined) book.unpin(unloaded, member)
           }),
           scope
         )

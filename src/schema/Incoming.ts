@@ -136,6 +136,19 @@ const isHot = (method: string, params: unknown): boolean | undefined => {
 }
 
 /**
+ * The thread codex no longer holds loaded after `incoming`: the one it
+ * closed (`thread/closed`: no connection was subscribed to it) or deleted
+ * (`thread/deleted`, for which it sends no `thread/closed`); `undefined` for
+ * any other message. Bookkeeping kept per loaded thread ends there.
+ *
+ * @internal
+ */
+export const unloadedThread = (incoming: Incoming): string | undefined =>
+  incoming._tag === "Notification" && (incoming.method === "thread/closed" || incoming.method === "thread/deleted")
+    ? incoming.params.threadId
+    : undefined
+
+/**
  * Whether the pinned protocol has a notification of this name.
  *
  * @category guards

@@ -40,6 +40,7 @@ import { Router } from "../streams/internal/router.ts"
 import * as AppServerClient from "./AppServerClient.ts"
 import * as Approvals from "./Approvals.ts"
 import * as CodexError from "../schema/CodexError.ts"
+import * as Incoming from "../schema/Incoming.ts"
 import * as CodexTool from "./CodexTool.ts"
 import type * as Command from "./Command.ts"
 import * as History from "./internal/history.ts"
@@ -290,7 +291,8 @@ export const make = Effect.gen(function*() {
       // A thread's tools are kept for resumes that name none (codex keeps calling them: they are part of the
       // stored thread), until codex deletes the thread or closes it (it unloads a thread no connection is
       // subscribed to, a while after the last left); a resume after that brings its tools again.
-      if (incoming.method === "thread/deleted" || incoming.method === "thread/closed") forget(incoming.params.threadId)
+      const unloaded = Incoming.unloadedThread(incoming)
+      if (unloaded !== undefined) forget(unloaded)
       // codex retries on its own (no credentials, no network, 5xx): say why the program waits
       if (incoming.method === "error" && incoming.params.willRetry) return retryWarning(incoming.params)
     }
