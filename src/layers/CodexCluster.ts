@@ -34,7 +34,7 @@
  * @since 0.1.0
  */
 import { NodeClusterSocket } from "@effect/platform-node"
-import { Clock, Context, Duration, Effect, Layer, Option, Schedule } from "../schema/internal/effect.ts"
+import { Clock, Context, type Duration, Effect, Layer, Option, Schedule } from "../schema/internal/effect.ts"
 import type * as Config from "effect/Config"
 import * as MessageStorage from "effect/cluster/MessageStorage"
 import * as RunnerAddress from "effect/cluster/RunnerAddress"
@@ -169,10 +169,10 @@ const pruneAll = (
 ): Effect.Effect<Pruned, CodexError.CodexError> =>
   Effect.gen(function*() {
     const pruned = yield* store.prune(retention)
-    const age = retention.turnMaxAge ?? retention.threadMaxAge
-    if (messages === undefined || age === undefined) return { ...pruned, messages: 0 }
-    const now = yield* Clock.currentTimeMillis
-    return { ...pruned, messages: yield* messages(now - Duration.toMillis(Duration.fromInputUnsafe(age))) }
+    if (messages === undefined) return { ...pruned, messages: 0 }
+    const { keysBefore, turnsBefore } = ThreadStore_.cutoffs(retention, yield* Clock.currentTimeMillis)
+    const before = turnsBefore ?? keysBefore
+    return { ...pruned, messages: before === undefined ? 0 : yield* messages(before) }
   })
 
 /**

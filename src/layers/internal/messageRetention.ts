@@ -19,7 +19,8 @@ import * as MachineId from "effect/cluster/MachineId"
 import * as MessageStorage from "effect/cluster/MessageStorage"
 import * as Snowflake from "effect/cluster/Snowflake"
 import * as SqlClient from "effect/sql/SqlClient"
-import * as CodexError from "../../schema/CodexError.ts"
+import type * as CodexError from "../../schema/CodexError.ts"
+import { storageError } from "./threadStore.ts"
 
 /** Drops the requests answered before `before` (Unix ms); succeeds with how many went. */
 export type Pruner = (before: number) => Effect.Effect<number, CodexError.CodexError>
@@ -31,13 +32,6 @@ export const GRACE_MS = 60_000
 export const SQL_PREFIX = "cluster"
 
 const BATCH = 500
-
-const failed = (cause: unknown) =>
-  CodexError.make(
-    new CodexError.TransportError({
-      description: `cluster storage: prune messages: ${cause instanceof Error ? cause.message : String(cause)}`
-    })
-  )
 
 const madeBefore = (id: string, before: number) => Snowflake.timestamp(Snowflake.Snowflake(id)) < before
 
@@ -102,7 +96,7 @@ export const sql = (client: SqlClient.SqlClient, entityType: string, prefix: str
       const loop = (total: number): Effect.Effect<number, unknown> =>
         Effect.flatMap(batch(cut), (n) => n < BATCH ? Effect.succeed(total + n) : loop(total + n))
       return loop(0)
-    }).pipe(Effect.mapError(failed))
+    }).pipe(Effect.mapError(storageError("prune messages")))
 }
 
 /**

@@ -81,8 +81,8 @@ export interface Store {
   readonly prune: (retention: Retention) => Effect.Effect<Pruned, CodexError.CodexError>
 }
 
-// The cut-off times of a retention, as of `now` (milliseconds): `undefined` keeps that kind.
-const cutoffs = (retention: Retention, now: number) => {
+/** The cut-off times of `retention` as of `now` (Unix ms; `undefined` keeps that kind); throws on a bad `turnsPerKey`. */
+export const cutoffs = (retention: Retention, now: number) => {
   const before = (age: Duration.Input | undefined) =>
     age === undefined ? undefined : now - Duration.toMillis(Duration.fromInputUnsafe(age))
   const turnsPerKey = retention.turnsPerKey
@@ -92,7 +92,8 @@ const cutoffs = (retention: Retention, now: number) => {
   return { turnsPerKey, turnsBefore: before(retention.turnMaxAge), keysBefore: before(retention.threadMaxAge) }
 }
 
-const storageError = (what: string) => (cause: unknown) =>
+/** A store failure: `TransportError`, "cluster storage: <what>: ...". */
+export const storageError = (what: string) => (cause: unknown) =>
   CodexError.make(
     new CodexError.TransportError({
       description: `cluster storage: ${what}: ${cause instanceof Error ? cause.message : String(cause)}`,
